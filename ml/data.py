@@ -511,4 +511,4 @@ def _integer_or_string(values: pd.Series) -> bool:
         return True
     if pd.api.types.is_float_dtype(dtype):
         return bool(np.all(np.mod(values.to_numpy(), 1) == 0))
-    return pd.api.types.is_string_dtype(dtype) or dtype == object
+    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)

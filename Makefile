@@ -1,0 +1,47 @@
+# Modelworks: `make run` sets everything up and starts web + worker; `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate seed lint bench browser clean
+
+$(STAMP): requirements/base.txt requirements/test.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/test.txt
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+## Start the web server and the django-q2 worker together; Ctrl-C stops both.
+run: seed
+	@bin/run-dev $(HOST) $(PORT)
+
+## Debian's Chromium for the end-to-end tests (installed only where missing, needs root).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The end-to-end tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+## The whole suite with coverage of apps/ and ml/ (SQLite, or PostgreSQL via DATABASE_URL).
+test: install browser
+	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/engine.py && $(PY) bench/ingest.py && $(PY) bench/predict.py && $(PY) bench/queue.py
+
+clean:
+	rm -rf $(VENV) staticfiles .coverage*

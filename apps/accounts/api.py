@@ -1,0 +1,175 @@
+"""API: token, workspaces and members (see the contract's "Workspaces and members")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import Membership, Role, Workspace
+from apps.accounts.selectors import membership_list, workspace_list_for_user
+from apps.accounts.services import (
+    membership_add,
+    membership_remove,
+    membership_set_role,
+    token_create,
+    workspace_create,
+    workspace_delete,
+)
+from apps.core.api import WorkspaceScopedMixin
+
+
+class TokenObtainApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        password = serializers.CharField(style={"input_type": "password"})
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}),
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if user is None:
+            return Response(
+                {"detail": "Wrong username or password."}, status=status.HTTP_400_BAD_REQUEST
+            )
+        _, key = token_create(user=user, name="API login")
+        return Response({"token": key})
+
+
+class WorkspaceOutputSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def _workspace_out(membership: Membership) -> dict[str, Any]:
+    ws = membership.workspace
+    return {"slug": ws.slug, "name": ws.name, "role": membership.role, "created_at": ws.created_at}
+
+
+class WorkspaceListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+
+    @extend_schema(responses=WorkspaceOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        memberships = workspace_list_for_user(user=request.user).order_by("workspace__name")
+        paginator = self.settings.DEFAULT_PAGINATION_CLASS()
+        page = paginator.paginate_queryset(memberships, request, view=self)
+        data = WorkspaceOutputSerializer([_workspace_out(m) for m in page], many=True).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(request=InputSerializer, responses={201: WorkspaceOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workspace = workspace_create(name=data.validated_data["name"], owner=request.user)
+        membership = workspace.memberships.get(user=request.user)
+        return Response(
+            WorkspaceOutputSerializer(_workspace_out(membership)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class WorkspaceDetailApi(WorkspaceScopedMixin, APIView):
+    write_role = Role.OWNER
+
+    @extend_schema(responses=WorkspaceOutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(WorkspaceOutputSerializer(_workspace_out(self.membership)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str) -> Response:
+        workspace_delete(workspace=self.workspace)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email")
+    role = serializers.CharField()
+
+
+class MemberViewSet(
+    WorkspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Members of a workspace: admins and owners manage them."""
+
+    queryset = Membership.objects.none()
+    serializer_class = MemberSerializer
+    lookup_field = "user__username"
+    lookup_url_kwarg = "username"
+    lookup_value_regex = "[^/]+"
+    write_role = Role.ADMIN
+
+    class CreateSerializer(serializers.Serializer):
+        username = serializers.CharField(required=False, help_text="Username or e-mail.")
+        email = serializers.CharField(required=False)
+        role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if not attrs.get("username") and not attrs.get("email"):
+                raise serializers.ValidationError({"username": "Give a username or an e-mail."})
+            return attrs
+
+    class RoleSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    def get_workspace_queryset(self, workspace: Workspace) -> Any:
+        return membership_list(workspace=workspace)
+
+    def _check_owner_rules(self, role: str | None, target: Membership | None) -> None:
+        # Only owners may create owners or touch an owner's membership.
+        touches_owner = role == Role.OWNER or (target is not None and target.role == Role.OWNER)
+        if touches_owner and not self.membership.has_role(Role.OWNER):
+            from rest_framework.exceptions import PermissionDenied
+
+            raise PermissionDenied("Only an owner can grant, change or remove the owner role.")
+
+    @extend_schema(request=CreateSerializer, responses={201: MemberSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self.CreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        role = data.validated_data["role"]
+        self._check_owner_rules(role, None)
+        identifier = data.validated_data.get("username") or data.validated_data["email"]
+        membership = membership_add(workspace=self.workspace, identifier=identifier, role=role)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RoleSerializer, responses=MemberSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        target = get_object_or_404(self.get_queryset(), user__username=kwargs["username"])
+        data = self.RoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self._check_owner_rules(data.validated_data["role"], target)
+        membership = membership_set_role(membership=target, role=data.validated_data["role"])
+        return Response(MemberSerializer(membership).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        target = self.get_object()
+        self._check_owner_rules(None, target)
+        membership_remove(membership=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,124 @@
+"""Writes for users, workspaces, memberships and tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from apps.accounts.models import ApiToken, Membership, Role, Workspace
+from apps.accounts.tokens import token_generate, token_hash
+from apps.core.files import storage_delete_prefix, workspace_prefix
+
+User = get_user_model()
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "workspace"
+    slug, n = base, 2
+    while Workspace.objects.filter(slug=slug).exists():
+        slug = f"{base}-{n}"
+        n += 1
+    return slug
+
+
+@transaction.atomic
+def workspace_create(*, name: str, owner: Any) -> Workspace:
+    """Create a workspace with a unique slug derived from `name`; `owner` becomes its owner."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A workspace needs a name."})
+    workspace = Workspace.objects.create(name=name[:100], slug=_unique_slug(name))
+    Membership.objects.create(user=owner, workspace=workspace, role=Role.OWNER)
+    return workspace
+
+
+def workspace_create_personal(*, user: Any) -> Workspace:
+    """Create the personal workspace every new user gets."""
+    return workspace_create(name=f"{user.username}'s workspace", owner=user)
+
+
+def workspace_delete(*, workspace: Workspace) -> None:
+    """Delete a workspace, everything in it, and its stored files."""
+    prefix = workspace_prefix(workspace)
+    workspace.delete()
+    transaction.on_commit(lambda: storage_delete_prefix(prefix))
+
+
+def _user_find(identifier: str) -> Any:
+    identifier = identifier.strip()
+    user = User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))
+    found = list(user[:2])
+    if len(found) != 1:
+        raise ValidationError({"username": f"No user called “{identifier}” was found."})
+    return found[0]
+
+
+def membership_add(*, workspace: Workspace, identifier: str, role: str) -> Membership:
+    """Add an existing user (by username or e-mail) to the workspace with `role`."""
+    user = _user_find(identifier)
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise ValidationError({"username": f"{user.username} is already a member."})
+    return Membership.objects.create(workspace=workspace, user=user, role=Role(role))
+
+
+def _owners_left(workspace: Workspace, excluding: Membership) -> int:
+    return workspace.memberships.filter(role=Role.OWNER).exclude(pk=excluding.pk).count()
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the last owner cannot be demoted."""
+    role = Role(role)
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if locked.role == Role.OWNER and role != Role.OWNER:
+        if _owners_left(locked.workspace, locked) == 0:
+            raise ValidationError({"role": "The last owner cannot be demoted."})
+    locked.role = role
+    locked.save(update_fields=["role"])
+    return locked
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member; the last owner cannot be removed."""
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if locked.role == Role.OWNER and _owners_left(locked.workspace, locked) == 0:
+        raise ValidationError(
+            {"detail": "The last owner cannot be removed. Make someone else owner first."}
+        )
+    locked.delete()
+
+
+def token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
+    """Create an API token; return it with the plain key, which is never stored."""
+    key = token_generate()
+    token = ApiToken.objects.create(
+        user=user,
+        name=(name.strip() or "API token")[:100],
+        prefix=key[:10],
+        key_hash=token_hash(key),
+    )
+    return token, key
+
+
+def token_revoke(*, user: Any, token_id: int) -> None:
+    """Delete one of the user's tokens."""
+    ApiToken.objects.filter(user=user, pk=token_id).delete()
+
+
+def token_authenticate(*, key: str) -> ApiToken | None:
+    """Return the token for `key` (recording its use), or None."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(key)).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    # Write at most once a minute per token: a busy client should not turn reads into writes.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

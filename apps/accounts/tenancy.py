@@ -1,0 +1,65 @@
+"""The one place that answers "which workspace, and what may this user do in it".
+
+Pages (`workspace_view`) and the API (`apps.core.api.WorkspaceScopedMixin`) both call
+`workspace_resolve`, so a non-member always gets the same 404 as a missing workspace.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from apps.accounts.models import Membership, Role
+
+
+def workspace_resolve(*, user: Any, slug: str) -> Membership:
+    """Return the user's membership in the workspace `slug`, or raise Http404."""
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such workspace.")
+    membership = (
+        Membership.objects.select_related("workspace", "user")
+        .filter(user=user, workspace__slug=slug)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such workspace.")
+    return membership
+
+
+def require_role(membership: Membership, role: str) -> None:
+    """Raise PermissionDenied unless the membership has at least `role`."""
+    if not membership.has_role(role):
+        raise PermissionDenied(
+            "Your role in this workspace is "
+            f"{membership.role}; this needs {Role(role).label.lower()} or above."
+        )
+
+
+def workspace_view(
+    *, role: str = Role.VIEWER, write_role: str = Role.MEMBER
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Decorate a page view taking `slug`: resolve the workspace and check the role.
+
+    GET/HEAD need `role`; other methods need `write_role`. The view receives
+    `request.workspace` and `request.membership`.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = workspace_resolve(user=request.user, slug=slug)
+            needed = role if request.method in ("GET", "HEAD", "OPTIONS") else write_role
+            require_role(membership, needed)
+            request.membership = membership  # type: ignore[attr-defined]
+            request.workspace = membership.workspace  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

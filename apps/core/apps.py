@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "apps.core"
+    label = "core"
+
+    def ready(self) -> None:
+        from prometheus_client import REGISTRY
+
+        from apps.core.health import JobsCollector
+
+        # ready() can run twice in some test setups; register once.
+        if not getattr(REGISTRY, "_modelworks_jobs", False):
+            REGISTRY.register(JobsCollector())
+            REGISTRY._modelworks_jobs = True  # type: ignore[attr-defined]

@@ -1,0 +1,62 @@
+"""Stored files: every file lives under its workspace's prefix in Django's default storage."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import IO, Any
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+log = logging.getLogger(__name__)
+
+
+def workspace_prefix(workspace: Any) -> str:
+    """Return the storage prefix that holds all files of `workspace`."""
+    return f"workspaces/{workspace.pk}"
+
+
+def storage_path(workspace: Any, area: str, suffix: str) -> str:
+    """Return a new random storage name under the workspace, e.g. for an upload or a model."""
+    return f"{workspace_prefix(workspace)}/{area}/{secrets.token_hex(16)}{suffix}"
+
+
+def storage_save(name: str, content: IO[bytes] | bytes) -> str:
+    """Save bytes or a file object under `name`; return the name actually used."""
+    if isinstance(content, bytes):
+        from django.core.files.base import ContentFile
+
+        return default_storage.save(name, ContentFile(content))
+    return default_storage.save(name, File(content))
+
+
+def storage_delete(name: str | None) -> None:
+    """Delete a stored file if it exists; never raise for a missing one."""
+    if not name:
+        return
+    try:
+        default_storage.delete(name)
+    except OSError:  # already gone, or a read-only store: log, don't fail the request
+        log.warning("Could not delete stored file %s", name, exc_info=True)
+
+
+def storage_delete_prefix(prefix: str) -> None:
+    """Delete every file under `prefix` (recursively)."""
+    try:
+        dirs, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        storage_delete(f"{prefix}/{name}")
+    for sub in dirs:
+        storage_delete_prefix(f"{prefix}/{sub}")
+    # FileSystemStorage leaves empty folders behind; remove them where we can.
+    try:
+        import os
+
+        path = default_storage.path(prefix)
+        if os.path.isdir(path) and not os.listdir(path):
+            os.rmdir(path)
+    except (NotImplementedError, OSError):
+        pass

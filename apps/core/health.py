@@ -1,0 +1,85 @@
+"""Operations endpoints: /healthz and the Prometheus collector for jobs and the queue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.apps import apps
+from django.db import connection
+from django.db.models import Count
+from django.http import HttpRequest, JsonResponse
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:  # any driver error means "down" here
+        log.warning("Health check: database error: %s", exc)
+        return "error"
+
+
+def _check_queue() -> str:
+    try:
+        from django_q.brokers import get_broker
+
+        return "ok" if get_broker().ping() else "error"
+    except Exception as exc:  # broker libraries raise their own types
+        log.warning("Health check: queue error: %s", exc)
+        return "error"
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Report whether the database and the job queue answer (200, or 503 when not)."""
+    body = {"status": "ok", "database": _check_database(), "queue": _check_queue()}
+    if "error" in (body["database"], body["queue"]):
+        body["status"] = "error"
+        return JsonResponse(body, status=503)
+    return JsonResponse(body)
+
+
+def queue_length() -> int:
+    """Return the number of tasks waiting in the broker."""
+    from django_q.brokers import get_broker
+
+    return int(get_broker().queue_size() or 0)
+
+
+class JobsCollector:
+    """Expose jobs by status and the queue length at scrape time."""
+
+    def describe(self) -> Iterator[Any]:
+        # Without describe(), registering would call collect() and query the database at start-up.
+        yield GaugeMetricFamily(
+            "modelworks_jobs", "Jobs by kind and status", labels=["kind", "status"]
+        )
+        yield GaugeMetricFamily("modelworks_queue_length", "Tasks waiting in the queue")
+
+    def collect(self) -> Iterator[Any]:
+        jobs = GaugeMetricFamily(
+            "modelworks_jobs", "Jobs by kind and status", labels=["kind", "status"]
+        )
+        for label, model_name in (
+            ("experiment", "experiments.Experiment"),
+            ("dataset", "datasets.Dataset"),
+        ):
+            try:
+                model = apps.get_model(model_name)
+                rows = model.objects.order_by().values_list("status").annotate(n=Count("pk"))
+                for status, n in sorted(rows):
+                    jobs.add_metric([label, status], n)
+            except Exception as exc:  # a missing table must not break the whole scrape
+                log.debug("jobs metric for %s unavailable: %s", model_name, exc)
+        yield jobs
+        queue = GaugeMetricFamily("modelworks_queue_length", "Tasks waiting in the queue")
+        try:
+            queue.add_metric([], queue_length())
+        except Exception as exc:
+            log.debug("queue length unavailable: %s", exc)
+        yield queue

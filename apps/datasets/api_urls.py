@@ -1,0 +1,3 @@
+"""API routes of datasets under /api/v1/workspaces/<slug>/datasets/."""
+
+urlpatterns: list = []

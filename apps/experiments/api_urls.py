@@ -1,0 +1,3 @@
+"""API routes of experiments under /api/v1/workspaces/<slug>/experiments/."""
+
+urlpatterns: list = []

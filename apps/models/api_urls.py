@@ -1,0 +1,3 @@
+"""API routes of models under /api/v1/workspaces/<slug>/models/."""
+
+urlpatterns: list = []

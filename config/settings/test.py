@@ -1,0 +1,25 @@
+"""Test settings: the base settings with fast hashing and an isolated data folder."""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault(
+    "DATA_DIR", str(Path(tempfile.gettempdir()) / f"modelworks-test-{os.getpid()}")
+)
+
+from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import DATA_DIR, DATABASES, Q_CLUSTER  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Unit tests run queued tasks inline; integration tests start a real cluster (tests/conftest.py).
+Q_CLUSTER["sync"] = os.environ.get("Q_SYNC", "1") == "1"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so that a real worker process can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+
+# A worker process started by the integration tests is told the test database's name.
+if os.environ.get("MODELWORKS_TEST_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["MODELWORKS_TEST_DB_NAME"]
+    DATABASES["default"].pop("TEST", None)

@@ -1,0 +1,323 @@
+"""A configurable ColumnTransformer that turns raw columns into numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.impute import KNNImputer, SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    RobustScaler,
+    StandardScaler,
+    TargetEncoder,
+)
+
+from ml.config import PreprocessingConfig
+from ml.errors import DataError
+
+KINDS = ("numeric", "categorical", "boolean", "datetime", "text")
+MISSING = "__missing__"
+RARE = "__rare__"
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+# ---------------------------------------------------------------- column kinds
+
+
+def column_kind(series: pd.Series) -> str:
+    """Return the kind of a column: numeric, categorical, boolean, datetime or text."""
+    try:
+        from ml.data import column_kind as data_column_kind
+    except ImportError:
+        return _column_kind_fallback(series)
+    return str(data_column_kind(series))
+
+
+def _column_kind_fallback(series: pd.Series) -> str:
+    present = series.dropna()
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    values = present.astype(str).str.strip().str.lower()
+    if len(values) and values.isin(_TRUE | _FALSE).all() and values.nunique() <= 2:
+        return "boolean"
+    if len(values) and _looks_like_dates(values):
+        return "datetime"
+    if len(values) and values.str.len().mean() > 30 and values.nunique() > 0.5 * len(values):
+        return "text"
+    return "categorical"
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    sample = values.head(200)
+    if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).all():
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() > 0.9)
+
+
+def column_kinds(df: pd.DataFrame, columns: list[str] | None = None) -> dict[str, str]:
+    """Return {column: kind} for the given columns of df (all columns by default)."""
+    return {str(c): column_kind(df[c]) for c in (columns or list(df.columns))}
+
+
+# ---------------------------------------------------------------- small transformers
+
+
+def to_category_strings(X: Any) -> Any:
+    """Turn a 2-D block into strings, with missing values as their own category."""
+    frame = pd.DataFrame(X)
+    out = frame.astype(object).where(frame.notna(), MISSING)
+    return out.map(str).to_numpy(dtype=object)
+
+
+def to_text(X: Any) -> np.ndarray:
+    """Flatten one text column to a 1-D array of strings ('' for missing)."""
+    frame = pd.DataFrame(X)
+    return frame.iloc[:, 0].astype(object).where(frame.iloc[:, 0].notna(), "").map(str).to_numpy()
+
+
+class BooleanEncoder(TransformerMixin, BaseEstimator):
+    """Map booleans (and yes/no, true/false, 1/0 strings) to 1.0/0.0, unknown to NaN."""
+
+    def fit(self, X: Any, y: Any = None) -> BooleanEncoder:
+        self.feature_names_in_ = _names_in(X)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = pd.DataFrame(X)
+        return np.column_stack([_bool_column(frame.iloc[:, i]) for i in range(frame.shape[1])])
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(input_features if input_features is not None
+                          else self.feature_names_in_, dtype=object)
+
+
+def _bool_column(series: pd.Series) -> np.ndarray:
+    text = series.astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
+    out = np.full(len(series), np.nan)
+    out[text.isin(_TRUE).to_numpy()] = 1.0
+    out[text.isin(_FALSE).to_numpy()] = 0.0
+    return out
+
+
+class DatetimeFeatures(TransformerMixin, BaseEstimator):
+    """Extract year, month, day, weekday and hour from date/time columns (NaN when missing)."""
+
+    PARTS = ("year", "month", "day", "weekday", "hour")
+
+    def fit(self, X: Any, y: Any = None) -> DatetimeFeatures:
+        self.feature_names_in_ = _names_in(X)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = pd.DataFrame(X)
+        blocks = [_date_parts(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        return np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = input_features if input_features is not None else self.feature_names_in_
+        return np.asarray([f"{c}_{p}" for c in names for p in self.PARTS], dtype=object)
+
+
+def _date_parts(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        dates = series
+    else:
+        dates = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+    parts = [dates.dt.year, dates.dt.month, dates.dt.day, dates.dt.weekday, dates.dt.hour]
+    return np.column_stack([p.to_numpy(dtype=float, na_value=np.nan) for p in parts])
+
+
+class RareCategoryGrouper(TransformerMixin, BaseEstimator):
+    """Replace categories seen less than `min_frequency` times (or share) in training by RARE."""
+
+    def __init__(self, min_frequency: int | float | None = None) -> None:
+        self.min_frequency = min_frequency
+
+    def fit(self, X: Any, y: Any = None) -> RareCategoryGrouper:
+        frame = pd.DataFrame(X)
+        self.feature_names_in_ = _names_in(X)
+        self.n_features_in_ = frame.shape[1]
+        limit = self.min_frequency or 0
+        if isinstance(limit, float):
+            limit = limit * len(frame)
+        self.kept_ = [
+            set(counts[counts >= limit].index)
+            for counts in (frame.iloc[:, i].value_counts() for i in range(frame.shape[1]))
+        ]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = pd.DataFrame(X).astype(object)
+        for i, kept in enumerate(self.kept_):
+            column = frame.iloc[:, i]
+            frame.iloc[:, i] = column.where(column.isin(kept), RARE)
+        return frame.to_numpy(dtype=object)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(input_features if input_features is not None
+                          else self.feature_names_in_, dtype=object)
+
+
+class TextHasher(TransformerMixin, BaseEstimator):
+    """Hash the words of one text column into `n_features` dense columns."""
+
+    def __init__(self, n_features: int = 64) -> None:
+        self.n_features = n_features
+
+    def fit(self, X: Any, y: Any = None) -> TextHasher:
+        self.feature_names_in_ = _names_in(X)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        hasher = HashingVectorizer(n_features=self.n_features, alternate_sign=False)
+        return hasher.transform(to_text(X)).toarray()
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = input_features if input_features is not None else self.feature_names_in_
+        column = str(names[0])
+        return np.asarray([f"{column}_hash_{i}" for i in range(self.n_features)], dtype=object)
+
+
+def _names_in(X: Any) -> np.ndarray:
+    if isinstance(X, pd.DataFrame):
+        return np.asarray([str(c) for c in X.columns], dtype=object)
+    width = np.asarray(X).shape[1] if np.ndim(X) == 2 else 1
+    return np.asarray([f"x{i}" for i in range(width)], dtype=object)
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def _numeric_imputer(cfg: PreprocessingConfig) -> Any:
+    if cfg.numeric_imputer == "none":
+        return None
+    if cfg.numeric_imputer == "knn":
+        return KNNImputer(n_neighbors=5)
+    if cfg.numeric_imputer == "constant":
+        return SimpleImputer(strategy="constant", fill_value=cfg.fill_value)
+    return SimpleImputer(strategy=cfg.numeric_imputer)
+
+
+def _scaler(cfg: PreprocessingConfig) -> Any:
+    scalers = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
+    return scalers[cfg.scaler]() if cfg.scaler in scalers else None
+
+
+def _steps(*pairs: tuple[str, Any]) -> Pipeline | str:
+    steps = [(name, step) for name, step in pairs if step is not None]
+    return Pipeline(steps) if steps else "passthrough"
+
+
+def numeric_pipeline(cfg: PreprocessingConfig) -> Pipeline | str:
+    """Impute then scale numeric columns."""
+    return _steps(("impute", _numeric_imputer(cfg)), ("scale", _scaler(cfg)))
+
+
+def categorical_pipeline(cfg: PreprocessingConfig, *, random_state: int = 0) -> Pipeline:
+    """Stringify (missing is a category), group rare values, then encode."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    strings = FunctionTransformer(
+        to_category_strings, feature_names_out="one-to-one", validate=False
+    )
+    encoder: Any
+    grouper = None
+    if cfg.categorical_encoder == "onehot":
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist", min_frequency=cfg.min_frequency,
+            max_categories=cfg.max_categories, sparse_output=False,
+        )
+    elif cfg.categorical_encoder == "ordinal":
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=-1,
+            min_frequency=cfg.min_frequency, max_categories=cfg.max_categories,
+        )
+    else:
+        grouper = RareCategoryGrouper(cfg.min_frequency) if cfg.min_frequency else None
+        encoder = TargetEncoder(random_state=random_state)
+    return Pipeline([(n, s) for n, s in (("strings", strings), ("rare", grouper),
+                                         ("encode", encoder)) if s is not None])
+
+
+def boolean_pipeline() -> Pipeline:
+    """Booleans become 0/1; missing ones take the most frequent value."""
+    return Pipeline([("bool", BooleanEncoder()),
+                     ("impute", SimpleImputer(strategy="most_frequent",
+                                              keep_empty_features=True))])
+
+
+def datetime_pipeline(cfg: PreprocessingConfig) -> Pipeline:
+    """Date parts as numbers, imputed (median) and scaled like numeric columns."""
+    scaler = _scaler(cfg)
+    steps: list[tuple[str, Any]] = [
+        ("parts", DatetimeFeatures()),
+        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+    ]
+    return Pipeline(steps + ([("scale", scaler)] if scaler is not None else []))
+
+
+def build_preprocessor(
+    kinds: dict[str, str], config: PreprocessingConfig, *, random_state: int = 0
+) -> ColumnTransformer:
+    """Build an unfitted ColumnTransformer for columns of the given kinds."""
+    by_kind: dict[str, list[str]] = {k: [] for k in KINDS}
+    for column, kind in kinds.items():
+        by_kind[kind if kind in by_kind else "categorical"].append(column)
+    parts: list[tuple[str, Any, Any]] = []
+    if by_kind["numeric"]:
+        parts.append(("num", numeric_pipeline(config), by_kind["numeric"]))
+    if by_kind["boolean"]:
+        parts.append(("bool", boolean_pipeline(), by_kind["boolean"]))
+    if by_kind["categorical"]:
+        parts.append(("cat", categorical_pipeline(config, random_state=random_state),
+                      by_kind["categorical"]))
+    if by_kind["datetime"] and config.datetime_features:
+        parts.append(("date", datetime_pipeline(config), by_kind["datetime"]))
+    if config.text == "hash":
+        for i, column in enumerate(by_kind["text"]):
+            parts.append((f"text{i}", TextHasher(config.text_hash_features), [column]))
+    if not parts:
+        raise DataError("None of the feature columns can be used (all text or dates turned off).")
+    # Dense output: every estimator (including Keras) takes it, and widths stay bounded.
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+def feature_origins(preprocessor: ColumnTransformer) -> list[str]:
+    """Return, for each output column of a fitted preprocessor, the input column it came from."""
+    origins: list[str] = []
+    for _name, transformer, columns in preprocessor.transformers_:
+        if transformer == "drop" or not len(columns):
+            continue
+        columns = [str(c) for c in columns]
+        if transformer == "passthrough":
+            origins.extend(columns)
+            continue
+        for out in transformer.get_feature_names_out(columns):
+            origins.append(_origin_of(str(out), columns))
+    return origins
+
+
+def _origin_of(name: str, columns: list[str]) -> str:
+    if len(columns) == 1:
+        return columns[0]
+    matches = [c for c in columns if name == c or name.startswith(f"{c}_")]
+    return max(matches, key=len) if matches else name

@@ -1,0 +1,466 @@
+"""Train one model: split, (tune or auto-select,) cross-validate, fit, evaluate, draw figures."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import math
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from ml import evaluation as ev
+from ml import tuning
+from ml.algorithms import AUTO_CANDIDATES, get_algorithm
+from ml.callbacks import ProgressCallback
+from ml.config import TrainConfig, validate_for_data
+from ml.errors import ConfigError, DataError, MLError
+from ml.features import build_feature_steps
+from ml.preprocessing import build_preprocessor, column_kinds
+
+logger = logging.getLogger(__name__)
+MIN_ROWS = 10
+
+
+@dataclass
+class TrainResult:
+    """Everything a finished training run produced (see ml/README.md)."""
+
+    pipeline: Pipeline
+    task: str
+    target: str
+    algorithm: str
+    params: dict[str, Any]
+    input_schema: list[dict[str, Any]]
+    classes: list[Any] | None
+    metrics: dict[str, float]
+    cv_metrics: dict[str, dict[str, float | None]]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    leaderboard: list[dict[str, Any]] = field(default_factory=list)
+    best_params: dict[str, Any] = field(default_factory=dict)
+    feature_importance: list[dict[str, Any]] = field(default_factory=list)
+    figures: dict[str, bytes] = field(default_factory=dict)
+    primary_metric: str = ""
+    score: float | None = None
+    duration_s: float = 0.0
+    log: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- callbacks
+
+
+class _Recorder(ProgressCallback):
+    """Wrap the caller's callback: monotonic progress, recorded history and log lines."""
+
+    def __init__(self, user: ProgressCallback | None) -> None:
+        self.user = user or ProgressCallback()
+        self.fraction = 0.0
+        self.history: list[dict[str, Any]] = []
+        self.lines: list[str] = []
+        self.epoch_span: tuple[float, float, int] | None = None
+
+    def on_progress(self, fraction: float, message: str) -> None:
+        self.fraction = max(self.fraction, min(1.0, float(fraction)))
+        self.user.on_progress(self.fraction, message)
+
+    def on_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
+        clean = {k: float(v) for k, v in (logs or {}).items() if _is_finite_number(v)}
+        self.history.append({"epoch": int(epoch), **clean})
+        self.user.on_epoch(epoch, logs)
+        if self.epoch_span is not None:
+            start, end, epochs = self.epoch_span
+            done = min(1.0, len(self.history) / max(epochs, 1))
+            self.on_progress(start + (end - start) * done, f"Epoch {len(self.history)}")
+
+    def on_log(self, message: str) -> None:
+        self.lines.append(message)
+        logger.info(message)
+        self.user.on_log(message)
+
+    def should_stop(self) -> bool:
+        return self.user.should_stop()
+
+    def check_cancelled(self) -> None:
+        self.user.check_cancelled()
+
+
+class _CancelOnly(ProgressCallback):
+    """Forward only cancellation: CV folds and trials must not add to the epoch history."""
+
+    def __init__(self, inner: ProgressCallback) -> None:
+        self.inner = inner
+
+    def should_stop(self) -> bool:
+        return self.inner.should_stop()
+
+    def check_cancelled(self) -> None:
+        self.inner.check_cancelled()
+
+
+def _is_finite_number(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------- errors
+
+
+_ERROR_HINTS = (
+    (("only one class", "at least 2 classes", "least two classes", "got 1 class"),
+     "The target has only one class in the training data; classification needs at least two."),
+    (("contains nan", "input x contains nan", "missing values"),
+     "The data still has missing values after preprocessing. Choose a numeric imputer other "
+     "than 'none', or an algorithm that accepts missing values (hist_gradient_boosting)."),
+    (("could not convert string to float",),
+     "A column holds text where numbers were expected"),
+    (("n_neighbors", "n_samples"),
+     "A param is too large for the number of training rows"),
+    (("infinity", "too large for dtype"),
+     "The data holds infinite or extremely large numbers"),
+)
+
+
+@contextlib.contextmanager
+def _readable_errors() -> Iterator[None]:
+    """Turn scikit-learn/pandas errors raised while fitting into DataError with a clear message."""
+    try:
+        yield
+    except MLError:
+        raise
+    except MemoryError as exc:
+        raise DataError("Not enough memory to train on this data; try fewer rows or "
+                        "columns, or a lighter algorithm.") from exc
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        text = str(exc)
+        for needles, hint in _ERROR_HINTS:
+            if any(n in text.lower() for n in needles):
+                raise DataError(hint if hint.endswith(".") else f"{hint}: {text}") from exc
+        raise DataError(f"Training failed: {text}") from exc
+
+
+# ---------------------------------------------------------------- the data
+
+
+def _prepare(df: pd.DataFrame, config: TrainConfig, rec: _Recorder) -> tuple[pd.DataFrame, Any]:
+    """Select feature columns, drop rows without a target and give y a plain dtype."""
+    features = config.features or [c for c in df.columns if c != config.target]
+    missing = df[config.target].isna()
+    if missing.any():
+        rec.on_log(f"Dropped {int(missing.sum())} rows with no value in the target "
+                   f"{config.target!r}.")
+    data = df.loc[~missing]
+    if config.validation.split == "time_series" and config.validation.time_column:
+        order = _sortable(data[config.validation.time_column])
+        data = data.iloc[np.argsort(order.to_numpy(), kind="stable")]
+    if len(data) < MIN_ROWS:
+        raise DataError(f"Training needs at least {MIN_ROWS} rows with a target value; "
+                        f"there are {len(data)}.")
+    X = data[features].reset_index(drop=True)
+    return X, _target_array(data[config.target], config.task)
+
+
+def _sortable(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return series
+    return pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
+
+
+def _target_array(target: pd.Series, task: str) -> np.ndarray:
+    if task == "regression":
+        return pd.to_numeric(target, errors="coerce").to_numpy(dtype=float)
+    if pd.api.types.is_bool_dtype(target):
+        return target.to_numpy(dtype=bool)
+    if pd.api.types.is_float_dtype(target):
+        return target.to_numpy(dtype=float).astype(np.int64)  # integral floats (checked)
+    if pd.api.types.is_integer_dtype(target):
+        return target.to_numpy(dtype=np.int64)
+    return target.astype(str).to_numpy(dtype=object)
+
+
+def _split(X: pd.DataFrame, y: np.ndarray, config: TrainConfig, rec: _Recorder) -> tuple:
+    """Hold out the test split: stratified where asked and possible, or the latest rows."""
+    val = config.validation
+    n_test = math.ceil(len(y) * val.test_size)
+    if n_test < 1 or len(y) - n_test < 2:
+        raise DataError(f"test_size {val.test_size} leaves no rows to train or test on.")
+    if val.split == "time_series":
+        cut = len(y) - n_test
+        rec.on_log(f"Time-series split: the last {n_test} rows are the test split.")
+        return X.iloc[:cut], X.iloc[cut:], y[:cut], y[cut:]
+    stratify = None
+    if config.task == "classification" and val.stratify:
+        counts = pd.Series(y).value_counts()
+        if counts.min() >= 2 and n_test >= len(counts) and len(y) - n_test >= len(counts):
+            stratify = y
+        else:
+            rec.on_log("The split is not stratified: some classes have too few rows.")
+    return train_test_split(X, y, test_size=n_test, random_state=val.random_state,
+                            shuffle=True, stratify=stratify)
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
+    """Return make(key, params, callback) -> unfitted Pipeline for these columns and config."""
+    rs = config.validation.random_state
+
+    def make(key: str, params: dict[str, Any], callback: ProgressCallback | None) -> Pipeline:
+        spec = get_algorithm(key, config.task)
+        steps: list[tuple[str, Any]] = [
+            ("preprocess", build_preprocessor(kinds, config.preprocessing, random_state=rs)),
+            *build_feature_steps(config.feature_engineering, task=config.task, random_state=rs),
+            ("model", spec.build(params, random_state=rs, callback=callback)),
+        ]
+        return Pipeline(steps)
+
+    return make
+
+
+# ---------------------------------------------------------------- the run
+
+
+def train(df: pd.DataFrame, config: TrainConfig, *,
+          callback: ProgressCallback | None = None) -> TrainResult:
+    """Train, cross-validate and evaluate one model described by config on df."""
+    started = time.monotonic()
+    rec = _Recorder(callback)
+    with threadpool_limits(limits=config.n_threads), warnings.catch_warnings():
+        # Library warnings (convergence, constant features...) are noise to end users.
+        warnings.simplefilter("ignore")
+        result = _Run(df, config, rec).execute()
+    result.duration_s = round(time.monotonic() - started, 3)
+    return result
+
+
+class _Run:
+    """One training run's state, step by step."""
+
+    def __init__(self, df: pd.DataFrame, config: TrainConfig, rec: _Recorder) -> None:
+        self.df, self.config, self.rec = df, config, rec
+        self.leaderboard: list[dict[str, Any]] = []
+        self.best_params: dict[str, Any] = {}
+        self.cv_metrics: dict[str, dict[str, float | None]] = {}
+
+    def step(self, fraction: float, message: str) -> None:
+        self.rec.check_cancelled()
+        self.rec.on_progress(fraction, message)
+
+    def execute(self) -> TrainResult:
+        self.step(0.0, "Checking the data")
+        self.config = config = validate_for_data(self.config, self.df)
+        X, y = _prepare(self.df, config, self.rec)
+        self.step(0.05, "Splitting the data")
+        X_train, X_test, y_train, y_test = _split(X, y, config, self.rec)
+        X_train, X_test = X_train.reset_index(drop=True), X_test.reset_index(drop=True)
+        self.kinds = column_kinds(X_train)
+        self.make = _pipeline_factory(self.kinds, config)
+        cv, note = tuning.make_cv(
+            y_train, config.validation.cv_folds, task=config.task,
+            split=config.validation.split, stratify=config.validation.stratify,
+            random_state=config.validation.random_state,
+        )
+        if note:
+            self.rec.on_log(note)
+        with _readable_errors():
+            pipeline, key, params = self.fit(X_train, y_train, cv)
+        return self.evaluate(pipeline, key, params, X, X_test, y_test)
+
+    # -- fitting
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray, cv: Any) -> tuple[Pipeline, str, dict]:
+        config = self.config
+        if config.algorithm == "auto":
+            return self.fit_auto(X, y, cv)
+        spec = get_algorithm(config.algorithm, config.task)
+        params = spec.validate_params(config.params)
+        if config.tuning is not None:
+            params = self.tune(spec, params, X, y, cv)
+        elif cv is not None and spec.family == "keras":
+            self.rec.on_log("Cross-validation is skipped for neural networks (it would retrain "
+                            "the network once per fold); the test split measures the model.")
+        elif cv is not None:
+            self.cross_validate(config.algorithm, params, X, y, cv)
+        self.step(0.6, "Fitting the final model")
+        if spec.family == "keras":
+            self.rec.epoch_span = (0.6, 0.78, int(params.get("epochs", 1)))
+        pipeline = self.make(config.algorithm, params, self.rec)
+        pipeline.fit(X, y)
+        self.rec.epoch_span = None
+        return pipeline, config.algorithm, params
+
+    def cross_validate(self, key: str, params: dict, X: pd.DataFrame, y: np.ndarray,
+                       cv: Any) -> None:
+        self.step(0.1, "Cross-validating")
+        n_classes = len(np.unique(y)) if self.config.task == "classification" else None
+        scorers = {m: tuning.Scorer(m, n_classes=n_classes)
+                   for m in tuning.CV_METRICS[self.config.task]}
+        quiet = _CancelOnly(self.rec)
+        scores = tuning.cross_validate(
+            lambda: self.make(key, params, quiet), X, y, cv, scorers, callback=quiet,
+            on_fold=lambda i, n: self.step(0.1 + 0.5 * i / n, f"Cross-validation fold {i} of {n}"),
+        )
+        self.cv_metrics = {m: tuning.summarize(v) for m, v in scores.items()}
+
+    def tune(self, spec: Any, params: dict, X: pd.DataFrame, y: np.ndarray, cv: Any) -> dict:
+        tcfg = self.config.tuning
+        metric = tcfg.metric or ev.PRIMARY_METRIC[self.config.task]
+        space = tcfg.space or spec.default_space
+        if not space:
+            raise ConfigError(f"{spec.key} has no default search space; give tuning.space.",
+                              field="tuning")
+        self.step(0.1, f"Tuning ({tcfg.method}, up to {tcfg.n_trials} trials)")
+        quiet = _CancelOnly(self.rec)
+        result = tuning.search(
+            lambda p: self.make(spec.key, spec.validate_params({**params, **p}), quiet),
+            X, y, space=space, method=tcfg.method, n_trials=tcfg.n_trials, metric=metric,
+            cv=cv, task=self.config.task, time_budget_s=self.config.time_budget_s,
+            callback=quiet, random_state=self.config.validation.random_state,
+            progress=lambda f, m: self.step(0.1 + 0.5 * f, m),
+        )
+        self.leaderboard, self.best_params = result.trials, result.best_params
+        best = result.trials[0]
+        self.cv_metrics = {metric: {"mean": best["mean_score"], "std": best["std_score"]}}
+        self.rec.on_log(f"Tuning ran {len(result.trials)} trials; best {metric} "
+                        f"{result.best_score:.4f} with {result.best_params}.")
+        return spec.validate_params({**params, **result.best_params})
+
+    def fit_auto(self, X: pd.DataFrame, y: np.ndarray, cv: Any) -> tuple[Pipeline, str, dict]:
+        config = self.config
+        spec = get_algorithm("auto", config.task)
+        keys = spec.validate_params(config.params).get("candidates") or AUTO_CANDIDATES[
+            config.task]
+        candidates = [(k, get_algorithm(k, config.task).validate_params({})) for k in keys]
+        metric = ev.PRIMARY_METRIC[config.task]
+        budget = config.time_budget_s or tuning.default_auto_budget(len(X), X.shape[1])
+        self.step(0.1, f"Trying {len(candidates)} algorithms (budget {budget:.0f} s)")
+        quiet = _CancelOnly(self.rec)
+        result = tuning.auto_select(
+            lambda k, p: self.make(k, p, quiet), X, y, candidates=candidates, metric=metric,
+            cv=cv, task=config.task, time_budget_s=budget, callback=quiet,
+            random_state=config.validation.random_state,
+            progress=lambda f, m: self.step(0.1 + 0.6 * f, m),
+        )
+        self.leaderboard = result.leaderboard
+        self.best_params = {"algorithm": result.best_algorithm, **result.best_params}
+        best = result.leaderboard[0]
+        self.cv_metrics = {metric: {"mean": best["mean_score"], "std": best["std_score"]}}
+        self.rec.on_log(f"auto tried {len(result.leaderboard)} algorithms and kept "
+                        f"{result.best_algorithm} ({metric} {best['mean_score']:.4f}).")
+        return result.pipeline, result.best_algorithm, result.best_params
+
+    # -- evaluation
+
+    def evaluate(self, pipeline: Pipeline, key: str, params: dict, X_all: pd.DataFrame,
+                 X_test: pd.DataFrame, y_test: np.ndarray) -> TrainResult:
+        config = self.config
+        self.step(0.8, "Evaluating on the test split")
+        with _readable_errors():
+            y_pred = pipeline.predict(X_test)
+            proba = _probabilities(pipeline, X_test) if config.task == "classification" else None
+        classes = _plain(list(pipeline.classes_)) if config.task == "classification" else None
+        if config.task == "classification":
+            metrics = ev.classification_metrics(y_test, y_pred, proba, pipeline.classes_)
+        else:
+            metrics = ev.regression_metrics(y_test, y_pred)
+        self.step(0.85, "Measuring feature importance")
+        importance = self.importance(pipeline, X_test, y_test)
+        self.step(0.9, "Drawing figures")
+        figures = self.figures(y_test, y_pred, proba, pipeline, importance)
+        primary = ev.PRIMARY_METRIC[config.task]
+        self.step(1.0, "Done")
+        return TrainResult(
+            pipeline=pipeline, task=config.task, target=config.target, algorithm=key,
+            params=params, input_schema=input_schema(X_all, self.kinds), classes=classes,
+            metrics=metrics, cv_metrics=self.cv_metrics, history=self.rec.history,
+            leaderboard=self.leaderboard, best_params=self.best_params,
+            feature_importance=importance, figures=figures, primary_metric=primary,
+            score=metrics.get(primary), log=self.rec.lines,
+        )
+
+    def importance(self, pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray) -> list[dict]:
+        try:
+            return ev.feature_importance(pipeline, X, y,
+                                         random_state=self.config.validation.random_state)
+        except (ValueError, TypeError, IndexError) as exc:
+            self.rec.on_log(f"Feature importance could not be measured: {exc}")
+            return []
+
+    def figures(self, y_true: np.ndarray, y_pred: np.ndarray, proba: Any, pipeline: Pipeline,
+                importance: list[dict]) -> dict[str, bytes]:
+        plots: dict[str, Any] = {}
+        if self.config.task == "classification":
+            classes = list(pipeline.classes_)
+            plots["confusion_matrix"] = lambda: ev.plot_confusion_matrix(y_true, y_pred, classes)
+            plots["confusion_matrix_normalized"] = lambda: ev.plot_confusion_matrix(
+                y_true, y_pred, classes, normalize=True)
+            if proba is not None:
+                plots["roc_curve"] = lambda: ev.plot_roc(y_true, proba, classes)
+                plots["precision_recall_curve"] = lambda: ev.plot_precision_recall(
+                    y_true, proba, classes)
+        else:
+            plots["residuals"] = lambda: ev.plot_residuals(y_true, y_pred)
+            plots["predicted_vs_actual"] = lambda: ev.plot_predicted_vs_actual(y_true, y_pred)
+        if importance:
+            plots["feature_importance"] = lambda: ev.plot_feature_importance(importance)
+        if self.rec.history:
+            plots["learning_curve"] = lambda: ev.plot_learning_curve(self.rec.history)
+        return self.draw(plots)
+
+    def draw(self, plots: dict[str, Any]) -> dict[str, bytes]:
+        figures = {}
+        for name, plot in plots.items():
+            try:
+                figures[name] = plot()
+            except (ValueError, TypeError, IndexError) as exc:
+                # A figure that cannot be drawn must not fail an otherwise good model.
+                self.rec.on_log(f"The {name.replace('_', ' ')} figure could not be drawn: {exc}")
+        return figures
+
+
+def _probabilities(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray | None:
+    if not hasattr(pipeline, "predict_proba"):
+        return None
+    try:
+        return np.asarray(pipeline.predict_proba(X), dtype=float)
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def _plain(values: list[Any]) -> list[Any]:
+    """numpy scalars -> Python values, so classes and examples are JSON-safe."""
+    return [_json_value(v) for v in values]
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return _json_value(value.item())
+    if value is pd.NaT or (not isinstance(value, (str, bytes, list)) and pd.isna(value)):
+        return None
+    return value
+
+
+def input_schema(X: pd.DataFrame, kinds: dict[str, str]) -> list[dict[str, Any]]:
+    """Describe each input column: name, kind, dtype and an example value."""
+    schema = []
+    for column in X.columns:
+        present = X[column].dropna()
+        example = _json_value(present.iloc[0]) if len(present) else None
+        schema.append({"name": str(column), "kind": kinds.get(str(column), "categorical"),
+                       "dtype": str(X[column].dtype), "example": example})
+    return schema
