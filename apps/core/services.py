@@ -1,0 +1,17 @@
+"""Cross-app writes: the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.core.models import AuditEvent
+
+
+def audit_record(
+    *, workspace: Any, actor: Any, verb: str, target: Any = "", detail: dict | None = None
+) -> AuditEvent:
+    """Record that `actor` did `verb` to `target` in `workspace`."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        workspace=workspace, actor=user, verb=verb, target=str(target)[:200], detail=detail or {}
+    )
