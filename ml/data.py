@@ -52,6 +52,8 @@ _DATE_LIKE = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
     r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?\s*$"
 )
+_COMMA_NUMBER = re.compile(r"^[-+]?\d+,\d+$")
+_POINT_NUMBER = re.compile(r"^[-+]?\d+\.\d+$")
 _BOOL_TOKENS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
 
 
@@ -72,6 +74,7 @@ class _Layout:
     delimiter: str
     names: list[str]
     has_header: bool
+    decimal: str = "."
 
 
 class _NotUtf8(Exception):
@@ -190,10 +193,10 @@ def _sniff_layout(head: bytes, whole: bool, limits: CsvLimits) -> _Layout:
             )
         text = text[:cut]
     delimiter = _sniff_delimiter(text)
-    rows = _rows(text, delimiter, limit=2)
+    rows = _rows(text, delimiter, limit=100)
     names, has_header = _header_names(rows)
     _check_names(names, limits)
-    return _Layout(encoding, delimiter, names, has_header)
+    return _Layout(encoding, delimiter, names, has_header, _sniff_decimal(rows, delimiter))
 
 
 def _rows(text: str, delimiter: str, *, limit: int) -> list[list[str]]:
@@ -224,6 +227,16 @@ def _sniff_delimiter(text: str) -> str:
         if score > best_score:
             best, best_score = delimiter, score
     return best
+
+
+def _sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
+    """Use a decimal comma where the delimiter allows it and numbers are written "1,5"."""
+    if delimiter == ",":
+        return "."
+    cells = [cell.strip() for row in rows[1:] for cell in row]
+    commas = sum(bool(_COMMA_NUMBER.match(cell)) for cell in cells)
+    points = sum(bool(_POINT_NUMBER.match(cell)) for cell in cells)
+    return "," if commas and not points else "."
 
 
 def _header_names(rows: list[list[str]]) -> tuple[list[str], bool]:
@@ -303,7 +316,7 @@ def _seekable(fileobj: BinaryIO) -> BinaryIO:
 
 def _latin1(layout: _Layout, head: bytes) -> _Layout:
     encoding = "cp1252" if _decodes(head, "cp1252") else "latin-1"
-    return _Layout(encoding, layout.delimiter, layout.names, layout.has_header)
+    return _Layout(encoding, layout.delimiter, layout.names, layout.has_header, layout.decimal)
 
 
 def _parse_with_arrow(
@@ -318,7 +331,7 @@ def _parse_with_arrow(
         column_names=None if layout.has_header else layout.names,
     )
     parse_options = pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True)
-    convert_options = pacsv.ConvertOptions(strings_can_be_null=True)
+    convert_options = pacsv.ConvertOptions(strings_can_be_null=True, decimal_point=layout.decimal)
     table = pacsv.read_csv(stream, read_options, parse_options, convert_options)
     if table.num_columns != len(layout.names):
         raise DataError("The header and the rows disagree on the number of columns.")
@@ -356,6 +369,7 @@ def _parse_with_pandas(stream: BinaryIO, start: int, layout: _Layout) -> pd.Data
             return pd.read_csv(
                 stream,
                 sep=layout.delimiter,
+                decimal=layout.decimal,
                 encoding=layout.encoding,
                 header=0 if layout.has_header else None,
                 names=layout.names,
@@ -393,11 +407,11 @@ def _check_frame(df: pd.DataFrame, limits: CsvLimits) -> pd.DataFrame:
         raise DataError("The file has a header but no data rows.")
     if limits.max_rows is not None and len(df) > limits.max_rows:
         raise DataError(f"The file has {len(df):,} rows; the limit is {limits.max_rows:,}.")
-    for name in df.columns:
-        column = df[name]
-        if column.dtype.kind not in "OT" and not pd.api.types.is_string_dtype(column.dtype):
+    for position, dtype in enumerate(df.dtypes):
+        if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
             continue
-        text = column.dropna().astype(str)
+        name = df.columns[position]
+        text = df.iloc[:, position].dropna().astype(str)
         if text.empty:
             continue
         if text.str.len().max() > limits.max_field_chars:
