@@ -93,6 +93,8 @@ class _KerasEstimator(BaseEstimator):
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
             loss=loss, metrics=metrics,
+            # Several batches per backend call: about twice as fast on small tabular data.
+            steps_per_execution=8,
         )
         return model
 
