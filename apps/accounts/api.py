@@ -30,16 +30,16 @@ class TokenObtainApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class TokenInputSerializer(serializers.Serializer):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"})
 
     @extend_schema(
-        request=InputSerializer,
+        request=TokenInputSerializer,
         responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}),
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(
             request._request,
@@ -67,7 +67,7 @@ def _workspace_out(membership: Membership) -> dict[str, Any]:
 
 
 class WorkspaceListApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class WorkspaceInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
 
     @extend_schema(responses=WorkspaceOutputSerializer(many=True))
@@ -78,9 +78,9 @@ class WorkspaceListApi(APIView):
         data = WorkspaceOutputSerializer([_workspace_out(m) for m in page], many=True).data
         return paginator.get_paginated_response(data)
 
-    @extend_schema(request=InputSerializer, responses={201: WorkspaceOutputSerializer})
+    @extend_schema(request=WorkspaceInputSerializer, responses={201: WorkspaceOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.WorkspaceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         workspace = workspace_create(name=data.validated_data["name"], owner=request.user)
         membership = workspace.memberships.get(user=request.user)
@@ -125,7 +125,7 @@ class MemberViewSet(
     lookup_value_regex = "[^/]+"
     write_role = Role.ADMIN
 
-    class CreateSerializer(serializers.Serializer):
+    class MemberCreateSerializer(serializers.Serializer):
         username = serializers.CharField(required=False, help_text="Username or e-mail.")
         email = serializers.CharField(required=False)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
@@ -135,7 +135,7 @@ class MemberViewSet(
                 raise serializers.ValidationError({"username": "Give a username or an e-mail."})
             return attrs
 
-    class RoleSerializer(serializers.Serializer):
+    class MemberRoleSerializer(serializers.Serializer):
         role = serializers.ChoiceField(choices=Role.choices)
 
     def get_workspace_queryset(self, workspace: Workspace) -> Any:
@@ -149,9 +149,9 @@ class MemberViewSet(
 
             raise PermissionDenied("Only an owner can grant, change or remove the owner role.")
 
-    @extend_schema(request=CreateSerializer, responses={201: MemberSerializer})
+    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = self.CreateSerializer(data=request.data)
+        data = self.MemberCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         role = data.validated_data["role"]
         self._check_owner_rules(role, None)
@@ -159,10 +159,10 @@ class MemberViewSet(
         membership = membership_add(workspace=self.workspace, identifier=identifier, role=role)
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RoleSerializer, responses=MemberSerializer)
+    @extend_schema(request=MemberRoleSerializer, responses=MemberSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         target = get_object_or_404(self.get_queryset(), user__username=kwargs["username"])
-        data = self.RoleSerializer(data=request.data)
+        data = self.MemberRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         self._check_owner_rules(data.validated_data["role"], target)
         membership = membership_set_role(membership=target, role=data.validated_data["role"])

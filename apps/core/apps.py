@@ -6,7 +6,12 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
         from prometheus_client import REGISTRY
+
+        from apps.core.schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self)
 
         from apps.core.health import JobsCollector
 
