@@ -25,5 +25,6 @@ urlpatterns = [
     path(ws + "datasets/", include("apps.datasets.urls")),
     path(ws + "experiments/", include("apps.experiments.urls")),
     path(ws + "models/", include("apps.models.urls")),
+    path(ws, include("apps.core.urls")),
     path("", include("apps.accounts.urls")),
 ]
