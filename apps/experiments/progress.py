@@ -1,0 +1,135 @@
+"""Live state of a running job: throttled progress writes, a heartbeat thread, the cancel flag.
+
+Every write here is a plain `UPDATE ... WHERE status='running'` in autocommit mode, never inside
+a transaction, so the web sees progress as it happens. An update that matches no row means the
+job was ended by someone else (the stale sweeper, a delete): the callback then asks the engine
+to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from apps.experiments.models import Experiment, Status
+from ml.callbacks import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+MAX_LOG_LINES = 500
+
+
+class ExperimentCallback(ProgressCallback):
+    """Turn engine progress into throttled UPDATEs of one running experiment row."""
+
+    def __init__(self, experiment_id: int, *, write_every_s: float = 0.5,
+                 check_cancel_every_s: float = 0.5) -> None:
+        self.experiment_id = experiment_id
+        self.write_every_s = write_every_s
+        self.check_cancel_every_s = check_cancel_every_s
+        self.progress = 0.0
+        self.lines: list[str] = []
+        self.history: list[dict[str, Any]] = []
+        self._dirty = False
+        self._last_write = 0.0
+        self._last_check = 0.0
+        self._stop = False
+
+    # -- engine hooks
+
+    def on_progress(self, fraction: float, message: str) -> None:
+        self.progress = max(self.progress, min(1.0, float(fraction)))
+        if message and (not self.lines or self.lines[-1] != message):
+            self.lines.append(message)
+        self._changed()
+
+    def on_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
+        clean = {k: float(v) for k, v in (logs or {}).items() if _finite(v)}
+        self.history.append({"epoch": int(epoch), **clean})
+        self._changed()
+
+    def on_log(self, message: str) -> None:
+        self.lines.append(str(message))
+        self._changed()
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if not self._stop and now - self._last_check >= self.check_cancel_every_s:
+            self._last_check = now
+            row = Experiment.objects.filter(pk=self.experiment_id).values_list(
+                "status", "cancel_requested").first()
+            self._stop = row is None or row[0] != Status.RUNNING or bool(row[1])
+        return self._stop
+
+    # -- writes
+
+    def _changed(self) -> None:
+        self._dirty = True
+        if time.monotonic() - self._last_write >= self.write_every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write progress, log and history now (always called once at the end)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self._last_write = time.monotonic()
+        updated = Experiment.objects.filter(pk=self.experiment_id, status=Status.RUNNING).update(
+            progress=round(self.progress, 4),
+            log=self.lines[-MAX_LOG_LINES:],
+            history=self.history,
+            heartbeat_at=timezone.now(),
+        )
+        if not updated:
+            self._stop = True  # ended elsewhere: stop at the engine's next check
+
+
+def _finite(value: Any) -> bool:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return number == number and number not in (float("inf"), float("-inf"))
+
+
+class Heartbeat:
+    """A daemon thread that marks the row alive every few seconds while the job runs.
+
+    It runs even during a long C-level fit (NumPy and scikit-learn release the GIL), so only a
+    dead process stops the heartbeat — which is what `experiment_fail_stale` looks for.
+    """
+
+    def __init__(self, experiment_id: int, *, every_s: float) -> None:
+        self.experiment_id = experiment_id
+        self.every_s = every_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"heartbeat-{experiment_id}", daemon=True
+        )
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            while not self._done.wait(self.every_s):
+                try:
+                    Experiment.objects.filter(
+                        pk=self.experiment_id, status=Status.RUNNING
+                    ).update(heartbeat_at=timezone.now())
+                except Exception:  # a busy database must not kill the job; try again later
+                    log.warning("Heartbeat of experiment %s failed", self.experiment_id,
+                                exc_info=True)
+                    close_old_connections()
+        finally:
+            connection.close()  # this thread's own connection

@@ -1,0 +1,340 @@
+"""Writes for experiments: validate and queue a run, execute it in a worker, cancel, delete."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import traceback
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.http import Http404
+from django.utils import timezone
+
+from apps.core.files import storage_delete, storage_path, storage_save
+from apps.core.services import audit_record
+from apps.experiments.models import Experiment, Status
+from apps.experiments.progress import ExperimentCallback, Heartbeat
+from ml.errors import ConfigError, MLError, TrainingCancelled
+
+log = logging.getLogger(__name__)
+
+TASK_PATH = "apps.experiments.tasks.experiment_run_task"
+STALE_MESSAGE = "The worker running this job stopped unexpectedly (killed or out of memory)."
+INTERNAL_MESSAGE = (
+    "Training stopped because of an unexpected internal error. The details are in the log for "
+    "administrators; try again, or pick another algorithm."
+)
+# Settings with defaults (config/settings may override them).
+STALE_AFTER_S = 120
+MAX_ATTEMPTS = 2
+HEARTBEAT_S = 10.0
+
+
+class ExperimentEnded(Exception):
+    """The experiment has already ended, so it cannot be cancelled."""
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+# ---------------------------------------------------------------- validation and creation
+
+
+def _config_error(exc: ConfigError) -> ValidationError:
+    field = getattr(exc, "field", None) or "non_field_errors"
+    return ValidationError({field: [getattr(exc, "message", None) or str(exc)]})
+
+
+def _dataset_for(*, workspace: Any, value: Any) -> Any:
+    """Return the workspace's ready dataset `value`, or raise a ValidationError on `dataset`."""
+    if value in (None, ""):
+        raise ValidationError({"dataset": ["This field is required."]})
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({"dataset": ["Incorrect type. Expected a dataset id."]}) from None
+    from apps.datasets.selectors import dataset_get
+
+    try:
+        dataset = dataset_get(workspace=workspace, pk=pk)
+    except (Http404, ObjectDoesNotExist):
+        dataset = None
+    if dataset is None:  # also for another workspace's id: same words, nothing leaks
+        raise ValidationError({"dataset": [f'Invalid pk "{pk}" - object does not exist.']})
+    if dataset.status != "ready":
+        raise ValidationError({"dataset": [
+            f"The dataset {dataset.name!r} is not ready (status: {dataset.status}); "
+            "wait until it is processed."]})
+    return dataset
+
+
+def _column_names(dataset: Any) -> list[str]:
+    return [str(c["name"]) for c in (dataset.columns or [])]
+
+
+def experiment_validate(*, workspace: Any, data: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Check a request body against the dataset; return (dataset, normalised config dict)."""
+    from apps.datasets.services import dataset_load_frame
+    from ml.config import TrainConfig, validate_for_data
+
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["The body must be a JSON object."]})
+    dataset = _dataset_for(workspace=workspace, value=data.get("dataset"))
+    body = {k: v for k, v in data.items() if k not in ("name", "dataset", "n_threads")}
+    try:
+        config = TrainConfig.from_dict(body, columns=_column_names(dataset))
+        config = validate_for_data(config, dataset_load_frame(dataset=dataset))
+        if config.tuning is None and config.algorithm != "auto":
+            from ml.algorithms import get_algorithm
+
+            config.params = get_algorithm(config.algorithm, config.task).validate_params(
+                config.params)
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
+    except MLError as exc:  # the stored data could not be read
+        raise ValidationError({"dataset": [str(exc)]}) from exc
+    normalised = dataclasses.asdict(config)
+    normalised.pop("n_threads", None)
+    return dataset, normalised
+
+
+def experiment_create(*, workspace: Any, user: Any, data: dict[str, Any]) -> Experiment:
+    """Validate the body, save a queued experiment and enqueue its job after commit."""
+    dataset, config = experiment_validate(workspace=workspace, data=data)
+    name = str(data.get("name") or "").strip()[:200]
+    with transaction.atomic():
+        experiment = Experiment.objects.create(
+            workspace=workspace, dataset=dataset, created_by=user,
+            name=name or f"{config['algorithm']} on {dataset.name}",
+            target=config["target"], task=config["task"], algorithm=config["algorithm"],
+            params=config["params"], config=config,
+        )
+        audit_record(workspace=workspace, actor=user, verb="experiment.run", target=experiment,
+                     detail={"experiment": experiment.pk, "algorithm": experiment.algorithm})
+        transaction.on_commit(lambda: experiment_enqueue(experiment_id=experiment.pk))
+    return experiment
+
+
+def experiment_enqueue(*, experiment_id: int) -> str:
+    """Queue the job for a worker (only the id travels) and remember the task id."""
+    from django_q.tasks import async_task
+
+    task_id = async_task(TASK_PATH, experiment_id, task_name=f"experiment-{experiment_id}")
+    Experiment.objects.filter(pk=experiment_id).update(task_id=str(task_id or "")[:64])
+    return str(task_id)
+
+
+# ---------------------------------------------------------------- cancel and delete
+
+
+def experiment_cancel(*, experiment: Experiment, user: Any) -> Experiment:
+    """Cancel a queued job at once, or ask a running one to stop; raise ExperimentEnded."""
+    now = timezone.now()
+    done = Experiment.objects.filter(pk=experiment.pk, status=Status.QUEUED).update(
+        status=Status.CANCELLED, cancel_requested=True, finished_at=now, progress=0.0)
+    if not done:
+        done = Experiment.objects.filter(pk=experiment.pk, status=Status.RUNNING).update(
+            cancel_requested=True)
+    if not done:
+        raise ExperimentEnded(f"The experiment has already ended ({experiment.status}).")
+    audit_record(workspace=experiment.workspace, actor=user, verb="experiment.cancel",
+                 target=experiment, detail={"experiment": experiment.pk})
+    experiment.refresh_from_db()
+    return experiment
+
+
+def experiment_delete(*, experiment: Experiment, user: Any) -> None:
+    """Delete the experiment and its plot files; a queued or running job is cancelled first."""
+    if not experiment.is_ended:
+        try:
+            experiment_cancel(experiment=experiment, user=user)
+        except ExperimentEnded:
+            pass  # it ended meanwhile
+    files = [p.get("file") for p in experiment.plots or []]
+    audit_record(workspace=experiment.workspace, actor=user, verb="experiment.delete",
+                 target=experiment, detail={"experiment": experiment.pk})
+    experiment.delete()
+    for name in files:
+        storage_delete(name)
+
+
+def experiment_fail_stale(*, stale_after_s: float | None = None) -> int:
+    """Fail running experiments whose heartbeat stopped; return how many were failed."""
+    seconds = stale_after_s if stale_after_s is not None else _setting(
+        "EXPERIMENT_STALE_AFTER_S", STALE_AFTER_S)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=seconds)
+    stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    return Experiment.objects.filter(stale, status=Status.RUNNING).update(
+        status=Status.FAILED, error=STALE_MESSAGE, finished_at=now)
+
+
+# ---------------------------------------------------------------- the job
+
+
+def _claim(experiment_id: int) -> Experiment | None:
+    """Atomically move the row to running; None if another worker has it or it ended."""
+    now = timezone.now()
+    fields = dict(status=Status.RUNNING, started_at=now, heartbeat_at=now,
+                  attempts=F("attempts") + 1, progress=0.0, error="")
+    rows = Experiment.objects.filter(pk=experiment_id)
+    if rows.filter(status=Status.QUEUED, cancel_requested=False).update(**fields):
+        return rows.first()
+    # Redelivered after the worker died mid-run (its heartbeat stopped): run again, within limits.
+    cutoff = now - timedelta(seconds=_setting("EXPERIMENT_STALE_AFTER_S", STALE_AFTER_S))
+    if not rows.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).update(**fields):
+        return None
+    experiment = rows.first()
+    limit = _setting("EXPERIMENT_MAX_ATTEMPTS", MAX_ATTEMPTS)
+    if experiment is not None and experiment.attempts > limit:
+        _finish(experiment_id, Status.FAILED, error=(
+            f"{STALE_MESSAGE} It was tried {experiment.attempts - 1} times; giving up."))
+        return None
+    return experiment
+
+
+def _finish(experiment_id: int, status: str, *, error: str = "",
+            callback: ExperimentCallback | None = None, **fields: Any) -> bool:
+    """End a running experiment; return False if it was no longer running."""
+    if callback is not None:
+        fields.update(log=callback.lines[-500:], history=callback.history)
+    return bool(Experiment.objects.filter(pk=experiment_id, status=Status.RUNNING).update(
+        status=status, error=error, finished_at=timezone.now(), heartbeat_at=timezone.now(),
+        **fields))
+
+
+def _train_config(experiment: Experiment) -> Any:
+    from ml.config import TrainConfig
+
+    config = TrainConfig.from_dict(experiment.config)
+    config.n_threads = int(_setting("EXPERIMENT_THREADS", 1))
+    # Keras reads these when TensorFlow first loads in this worker process.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(config.n_threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    return config
+
+
+def experiment_execute(*, experiment_id: int) -> str | None:
+    """Run one experiment's training job in this process; return its final status."""
+    experiment = _claim(experiment_id)
+    if experiment is None:
+        log.info("Experiment %s is not queued (already taken, ended or cancelled).",
+                 experiment_id)
+        return None
+    callback = ExperimentCallback(experiment_id)
+    try:
+        with Heartbeat(experiment_id, every_s=_setting("EXPERIMENT_HEARTBEAT_S", HEARTBEAT_S)):
+            result = _run_training(experiment, callback)
+            callback.flush()
+            return _store_results(experiment, result, callback)
+    except TrainingCancelled:
+        callback.on_log("Cancelled.")
+        _finish(experiment_id, Status.CANCELLED, callback=callback)
+        return Status.CANCELLED
+    except MLError as exc:
+        callback.on_log(f"Failed: {exc}")
+        _finish(experiment_id, Status.FAILED, error=str(exc), callback=callback)
+        return Status.FAILED
+    except Exception:  # anything else is our bug: a clear message, the traceback for admins
+        log.exception("Experiment %s crashed", experiment_id)
+        callback.lines.append(traceback.format_exc())
+        _finish(experiment_id, Status.FAILED, error=INTERNAL_MESSAGE, callback=callback)
+        return Status.FAILED
+
+
+def _run_training(experiment: Experiment, callback: ExperimentCallback) -> Any:
+    from ml.errors import DataError
+    from ml.train import train
+
+    if experiment.dataset is None:
+        raise DataError("The dataset of this experiment was deleted.")
+    from apps.datasets.services import dataset_load_frame
+
+    callback.on_progress(0.0, f"Loading the dataset {experiment.dataset.name!r}")
+    callback.flush()
+    frame = dataset_load_frame(dataset=experiment.dataset)
+    return train(frame, _train_config(experiment), callback=callback)
+
+
+def json_safe(value: Any) -> Any:
+    """Return value with NumPy scalars made plain and NaN/inf made None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def oriented_score(score: float | None, metric: str) -> float | None:
+    """Return the score so that higher is better (lower-is-better metrics are negated)."""
+    from ml.evaluation import LOWER_IS_BETTER
+
+    if score is None or not math.isfinite(float(score)):
+        return None
+    return -float(score) if metric in LOWER_IS_BETTER else float(score)
+
+
+def _save_plots(experiment: Experiment, figures: dict[str, bytes]) -> list[dict[str, str]]:
+    plots = []
+    for name, png in figures.items():
+        stored = storage_save(storage_path(experiment.workspace, "plots", ".png"), png)
+        plots.append({"name": str(name), "file": stored})
+    return plots
+
+
+def _store_results(experiment: Experiment, result: Any, callback: ExperimentCallback) -> str:
+    """Save plots and results, register the model, then mark the experiment succeeded."""
+    plots = _save_plots(experiment, result.figures)
+    stored = Experiment.objects.filter(pk=experiment.pk, status=Status.RUNNING).update(
+        task=result.task, progress=1.0, plots=plots,
+        metrics=json_safe(result.metrics), cv_metrics=json_safe(result.cv_metrics),
+        history=json_safe(result.history or callback.history),
+        leaderboard=json_safe(result.leaderboard), best_params=json_safe(result.best_params),
+        feature_importance=json_safe(result.feature_importance),
+        score=oriented_score(result.score, result.primary_metric),
+        log=callback.lines[-500:], heartbeat_at=timezone.now(),
+    )
+    if not stored:  # ended or deleted meanwhile: keep no orphan files
+        for plot in plots:
+            storage_delete(plot["file"])
+        return Status.CANCELLED
+    experiment.refresh_from_db()
+    _register_model(experiment, result, callback)
+    _finish(experiment.pk, Status.SUCCEEDED, callback=callback)
+    return Status.SUCCEEDED
+
+
+def _register_model(experiment: Experiment, result: Any, callback: ExperimentCallback) -> None:
+    """Register the fitted pipeline in the model registry (when that app is installed)."""
+    try:
+        from apps.models.services import model_register
+    except ImportError:  # the models app is not built yet: the experiment still succeeds
+        log.warning("apps.models.services.model_register is unavailable; no model registered.")
+        return
+    model = model_register(experiment=experiment, result=result, user=experiment.created_by)
+    callback.on_log(f"Registered as model {model}.")
+
+
+def experiment_rerun_body(*, experiment: Experiment) -> dict[str, Any]:
+    """Return a request body that runs this experiment again (for "Run again with changes")."""
+    body = dict(experiment.config or {})
+    body["dataset"] = experiment.dataset_id
+    body["name"] = experiment.name
+    return body
