@@ -1,0 +1,94 @@
+"""Reads of datasets; every query takes the workspace."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.accounts.models import Workspace
+from apps.datasets.models import Dataset, DatasetStatus
+
+PREVIEW_DEFAULT_ROWS = 20
+PREVIEW_MAX_ROWS = 500
+# ?sort= values of the list page and the ordering each stands for.
+SORTS = {
+    "name": ("name", "pk"),
+    "-name": ("-name", "-pk"),
+    "created": ("created_at", "pk"),
+    "-created": ("-created_at", "-pk"),
+    "rows": ("n_rows", "pk"),
+    "-rows": ("-n_rows", "-pk"),
+    "size": ("size_bytes", "pk"),
+    "-size": ("-size_bytes", "-pk"),
+}
+
+
+def dataset_list(*, workspace: Workspace, sort: str = "-created") -> QuerySet[Dataset]:
+    """Return the workspace's datasets, newest first unless `sort` says otherwise."""
+    ordering = SORTS.get(sort, SORTS["-created"])
+    return (
+        Dataset.objects.filter(workspace=workspace)
+        .select_related("created_by")
+        .defer("profile")
+        .order_by(*ordering)
+    )
+
+
+def dataset_list_ready(*, workspace: Workspace) -> QuerySet[Dataset]:
+    """Return the workspace's datasets that can be trained on."""
+    return dataset_list(workspace=workspace).filter(status=DatasetStatus.READY)
+
+
+def dataset_get(*, workspace: Workspace, pk: Any) -> Dataset:
+    """Return one dataset of the workspace, or raise Http404."""
+    return get_object_or_404(
+        Dataset.objects.select_related("created_by"), workspace=workspace, pk=pk
+    )
+
+
+def dataset_preview(*, dataset: Dataset, rows: int = PREVIEW_DEFAULT_ROWS) -> dict[str, Any]:
+    """Return the first `rows` rows as JSON-safe `{"columns", "rows"}`; empty until ready."""
+    rows = max(1, min(int(rows), PREVIEW_MAX_ROWS))
+    if dataset.status != DatasetStatus.READY or not dataset.parquet:
+        return {"columns": [c["name"] for c in dataset.columns], "rows": []}
+    import pyarrow.parquet as pq
+
+    with default_storage.open(dataset.parquet, "rb") as fh:
+        parquet = pq.ParquetFile(fh)
+        # Read one small batch: a preview never loads the whole file.
+        batch = next(parquet.iter_batches(batch_size=rows), None)
+        names = list(parquet.schema_arrow.names)
+        if batch is None:
+            return {"columns": names, "rows": []}
+        frame = batch.to_pandas()
+    data = [[json_safe(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    return {"columns": names, "rows": data}
+
+
+def json_safe(value: Any) -> Any:
+    """Return `value` as something JSON can carry: NaN/NaT/inf become None."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, bool, int)):
+        return value
+    import numpy as np
+    import pandas as pd
+
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, (pd.Timestamp,)) or hasattr(value, "isoformat"):
+        return value.isoformat()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
