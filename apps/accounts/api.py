@@ -156,7 +156,9 @@ class MemberViewSet(
         role = data.validated_data["role"]
         self._check_owner_rules(role, None)
         identifier = data.validated_data.get("username") or data.validated_data["email"]
-        membership = membership_add(workspace=self.workspace, identifier=identifier, role=role)
+        membership = membership_add(
+            workspace=self.workspace, identifier=identifier, role=role, actor=request.user
+        )
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MemberRoleSerializer, responses=MemberSerializer)
@@ -171,5 +173,5 @@ class MemberViewSet(
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         target = self.get_object()
         self._check_owner_rules(None, target)
-        membership_remove(membership=target)
+        membership_remove(membership=target, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

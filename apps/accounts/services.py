@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from apps.accounts.models import ApiToken, Membership, Role, Workspace
 from apps.accounts.tokens import token_generate, token_hash
 from apps.core.files import storage_delete_prefix, workspace_prefix
+from apps.core.services import audit_record
 
 User = get_user_model()
 
@@ -59,12 +60,22 @@ def _user_find(identifier: str) -> Any:
     return found[0]
 
 
-def membership_add(*, workspace: Workspace, identifier: str, role: str) -> Membership:
+def membership_add(
+    *, workspace: Workspace, identifier: str, role: str, actor: Any = None
+) -> Membership:
     """Add an existing user (by username or e-mail) to the workspace with `role`."""
     user = _user_find(identifier)
     if Membership.objects.filter(workspace=workspace, user=user).exists():
         raise ValidationError({"username": f"{user.username} is already a member."})
-    return Membership.objects.create(workspace=workspace, user=user, role=Role(role))
+    membership = Membership.objects.create(workspace=workspace, user=user, role=Role(role))
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        verb="member.invite",
+        target=user.username,
+        detail={"role": membership.role},
+    )
+    return membership
 
 
 def _owners_left(workspace: Workspace, excluding: Membership) -> int:
@@ -85,13 +96,16 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
+def membership_remove(*, membership: Membership, actor: Any = None) -> None:
     """Remove a member; the last owner cannot be removed."""
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
     if locked.role == Role.OWNER and _owners_left(locked.workspace, locked) == 0:
         raise ValidationError(
             {"detail": "The last owner cannot be removed. Make someone else owner first."}
         )
+    audit_record(
+        workspace=locked.workspace, actor=actor, verb="member.remove", target=locked.user.username
+    )
     locked.delete()
 
 

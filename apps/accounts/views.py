@@ -100,6 +100,7 @@ def members(request: HttpRequest) -> HttpResponse:
                 workspace=request.workspace,
                 identifier=form.cleaned_data["identifier"],
                 role=role,
+                actor=request.user,
             )
             messages.success(request, f"{m.user.username} added as {m.role}.")
             return redirect("workspace_members", request.workspace.slug)
@@ -144,7 +145,7 @@ def member_remove(request: HttpRequest, username: str) -> HttpResponse:
     if target.role == Role.OWNER:
         require_role(request.membership, Role.OWNER)
     try:
-        membership_remove(membership=target)
+        membership_remove(membership=target, actor=request.user)
         messages.success(request, f"{username} was removed from the workspace.")
     except ValidationError as exc:
         messages.error(request, _errors_text(exc))

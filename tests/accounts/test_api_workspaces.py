@@ -153,3 +153,13 @@ def test_member_urls_of_another_workspace_are_404(api_as, charlie, workspace, ot
     c.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert c.delete(f"/api/v1/workspaces/{workspace.slug}/members/charlie/").status_code == 404
     assert c.delete(url).status_code == 404
+
+
+def test_invites_and_removals_are_audited(api, workspace, charlie):
+    from apps.core.models import AuditEvent
+
+    url = f"/api/v1/workspaces/{workspace.slug}/members/"
+    api.post(url, {"username": "charlie", "role": "viewer"}, format="json")
+    api.delete(f"{url}charlie/")
+    verbs = list(AuditEvent.objects.filter(workspace=workspace).values_list("verb", "target"))
+    assert ("member.invite", "charlie") in verbs and ("member.remove", "charlie") in verbs
