@@ -1,3 +1,10 @@
 """API routes of models under /api/v1/workspaces/<slug>/models/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from apps.models.api import ModelViewSet
+
+router = SimpleRouter()
+router.register("", ModelViewSet, basename="model")
+
+urlpatterns = router.urls

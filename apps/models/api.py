@@ -1,0 +1,283 @@
+"""API of the model registry (see the contract's "Models")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.models import Role
+from apps.core.api import WorkspaceScopedMixin
+from apps.models import services
+from apps.models.cache import bundle_file_check
+from apps.models.models import Model
+from apps.models.selectors import ORDERINGS, model_list
+from ml.errors import BundleError, DataError, ExportError, SchemaError
+
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+class ModelFileDamaged(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "model_file_damaged"
+    default_detail = (
+        "The model file is damaged or was not written by this platform; it was not loaded."
+    )
+
+
+class NotConvertible(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "not_convertible"
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+class FeatureSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class ModelOutputSerializer(serializers.ModelSerializer):
+    experiment = serializers.SerializerMethodField()
+    features = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Model
+        fields = [
+            "id", "name", "version", "description", "experiment", "algorithm", "task", "target",
+            "features", "input_schema", "classes", "metrics", "primary_metric", "score",
+            "sha256", "size_bytes", "library_versions", "created_at",
+        ]
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_experiment(self, obj: Model) -> int | None:
+        return getattr(obj, "experiment_id", None)
+
+    @extend_schema_field(FeatureSerializer(many=True))
+    def get_features(self, obj: Model) -> list[dict[str, str]]:
+        return [{"name": c["name"], "kind": c.get("kind", "")} for c in obj.input_schema]
+
+
+class ModelUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class PredictJsonSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+
+
+class PredictCsvSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+PredictOutput = inline_serializer(
+    "PredictOutput",
+    {
+        "predictions": serializers.ListField(child=serializers.JSONField()),
+        "probabilities": serializers.ListField(
+            child=serializers.ListField(child=serializers.FloatField()), allow_null=True
+        ),
+        "classes": serializers.ListField(child=serializers.JSONField(), allow_null=True),
+    },
+)
+
+
+def _schema_error(exc: SchemaError) -> exceptions.ValidationError:
+    return exceptions.ValidationError({"detail": str(exc), "columns": list(exc.columns or [])})
+
+
+@extend_schema(parameters=[OpenApiParameter("slug", str, OpenApiParameter.PATH)])
+class ModelViewSet(
+    WorkspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The workspace's registered models: read, rename, delete, download and predict."""
+
+    queryset = Model.objects.none()
+    lookup_value_regex = r"\d+"
+    serializer_class = ModelOutputSerializer
+    parser_classes = [JSONParser, MultiPartParser]
+    # Viewers may use a model (predict, download) but not change it.
+    role_for_action = {"predict": Role.VIEWER, "download": Role.VIEWER}
+
+    def get_workspace_queryset(self, workspace: Any) -> QuerySet[Model]:
+        params = self.request.query_params
+        return model_list(
+            workspace=workspace,
+            task=params.get("task"),
+            algorithm=params.get("algorithm"),
+            name=params.get("name"),
+            ordering=params.get("ordering"),
+        )
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # `?format=onnx` on download names a file format, not a DRF renderer.
+        return super().perform_content_negotiation(
+            request, force=force or getattr(self, "action", None) == "download"
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("task", str, enum=["classification", "regression"]),
+            OpenApiParameter("algorithm", str),
+            OpenApiParameter("name", str),
+            OpenApiParameter("ordering", str, enum=list(ORDERINGS)),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ModelUpdateSerializer, responses=ModelOutputSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        model = self.get_object()
+        data = ModelUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "name" in data.validated_data:
+            services.model_rename(model=model, name=data.validated_data["name"],
+                                  user=request.user)
+        if "description" in data.validated_data:
+            services.model_describe(model=model, description=data.validated_data["description"],
+                                    user=request.user)
+        return Response(ModelOutputSerializer(model).data)
+
+    def perform_destroy(self, instance: Model) -> None:
+        services.model_delete(model=instance, user=self.request.user)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["bundle", "onnx"],
+                                     description="`onnx` where the model converts")],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="The model cannot be converted, or its file "
+                                             "is damaged"),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Download the signed bundle, or `?format=onnx`."""
+        return model_download_response(
+            model=self.get_object(), user=request.user, fmt=request.query_params.get("format")
+        )
+
+    @extend_schema(
+        request={"application/json": PredictJsonSerializer,
+                 "multipart/form-data": PredictCsvSerializer},
+        responses={(200, "application/json"): PredictOutput,
+                   (200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["post"])
+    def predict(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Predict JSON rows, or every row of an uploaded CSV file."""
+        model = self.get_object()
+        _refuse_large_json(request)
+        if request.content_type.startswith("multipart/"):
+            return self._predict_csv(model, request)
+        data = PredictJsonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            answer = services.model_predict_rows(model=model, rows=data.validated_data["rows"])
+        except SchemaError as exc:
+            raise _schema_error(exc) from exc
+        except BundleError as exc:
+            raise ModelFileDamaged(str(exc)) from exc
+        return Response(answer)
+
+    def _predict_csv(self, model: Model, request: Request) -> HttpResponse:
+        data = PredictCsvSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            text = services.model_predict_csv(
+                model=model, fileobj=upload, max_rows=services.csv_max_rows()
+            )
+        except SchemaError as exc:
+            raise _schema_error(exc) from exc
+        except DataError as exc:
+            if _looks_binary(str(exc)):
+                raise exceptions.UnsupportedMediaType(
+                    upload.content_type or "file", detail=f"Only CSV files are accepted: {exc}"
+                ) from exc
+            raise exceptions.ValidationError({"file": [str(exc)]}) from exc
+        except BundleError as exc:
+            raise ModelFileDamaged(str(exc)) from exc
+        response = HttpResponse(text, content_type=CSV_TYPE)
+        name = f"{model.download_name}-predictions.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+def _looks_binary(message: str) -> bool:
+    return "binary" in message.lower() or "not a text" in message.lower()
+
+
+def _refuse_large_json(request: Request) -> None:
+    """Answer 413 for a JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE before reading it."""
+    if request.content_type.startswith("multipart/"):
+        return  # the upload handler streams and limits those
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and length > limit:
+        raise BodyTooLarge(
+            f"The request body is {length:,} bytes; JSON bodies are limited to {limit:,} "
+            "bytes. Send fewer rows per call, or upload a CSV file."
+        )
+
+
+def model_download_response(*, model: Model, user: Any, fmt: str | None) -> HttpResponse:
+    """Return the bundle (or ONNX) as an attachment; record the download."""
+    fmt = (fmt or "bundle").lower()
+    if fmt not in ("bundle", "mwm", "onnx"):
+        raise exceptions.ValidationError({"format": ["Use format=bundle or format=onnx."]})
+    try:
+        if fmt == "onnx":
+            response = _onnx_response(model)
+        else:
+            bundle_file_check(model)
+            response = FileResponse(
+                default_storage.open(model.file, "rb"),
+                as_attachment=True,
+                filename=f"{model.download_name}.mwm",
+                content_type="application/octet-stream",
+            )
+    except BundleError as exc:
+        raise ModelFileDamaged(str(exc)) from exc
+    response["X-Content-Type-Options"] = "nosniff"
+    fmt = "onnx" if fmt == "onnx" else "bundle"
+    services.model_download_record(model=model, user=user, fmt=fmt)
+    return response
+
+
+def _onnx_response(model: Model) -> HttpResponse:
+    try:
+        data = services.model_onnx_bytes(model=model)
+    except ExportError as exc:
+        raise NotConvertible(str(exc)) from exc
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{model.download_name}.onnx"'
+    return response

@@ -1,0 +1,114 @@
+"""An in-process LRU of loaded bundles, so repeated predictions don't reload the model file.
+
+Keyed by (model pk, sha256): a row whose file changes gets a new key, and `bundle_cache_forget`
+drops a deleted model at once. Each web/worker process has its own cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from ml.errors import BundleError
+
+_CHUNK = 1024 * 1024
+_DAMAGED = (
+    "The model file is damaged or was not written by this platform "
+    "(its checksum does not match the registry); it was not loaded."
+)
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    keys: list[tuple[int, str]] = field(default_factory=list)
+
+
+class BundleCache:
+    """A thread-safe, bounded LRU of `ml.bundle.Bundle` objects."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple[int, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, model: Any) -> Any:
+        """Return the model's loaded bundle, loading (and verifying) it on a miss."""
+        key = (model.pk, model.sha256)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            self.misses += 1
+        # Load outside the lock: a slow load must not block predictions on other models.
+        bundle = bundle_load(model)
+        with self._lock:
+            self._items[key] = bundle
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return bundle
+
+    def forget(self, pk: int) -> None:
+        """Drop every cached bundle of model `pk`."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] == pk]:
+                del self._items[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(self.hits, self.misses, list(self._items))
+
+
+def _file_sha256(fh: Any) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(_CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def bundle_file_check(model: Any) -> None:
+    """Raise BundleError unless the stored file is the one registered (same SHA-256)."""
+    try:
+        with default_storage.open(model.file, "rb") as fh:
+            actual = _file_sha256(fh)
+    except (FileNotFoundError, OSError) as exc:
+        raise BundleError("The model file is missing from storage.") from exc
+    if actual != model.sha256:
+        raise BundleError(_DAMAGED)
+
+
+def bundle_load(model: Any) -> Any:
+    """Load the model's bundle after checking its checksum and (in ml.bundle) its signature."""
+    from ml.bundle import load_bundle
+
+    try:
+        with default_storage.open(model.file, "rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, OSError) as exc:
+        raise BundleError("The model file is missing from storage.") from exc
+    # One read, checked then loaded: the checksum stops a valid bundle of another model (or
+    # workspace) swapped in on disk; load_bundle's HMAC stops anything this platform did not
+    # sign, before anything is unpickled.
+    if hashlib.sha256(data).hexdigest() != model.sha256:
+        raise BundleError(_DAMAGED)
+    return load_bundle(io.BytesIO(data), key=settings.MODEL_SIGNING_KEY)
+
+
+bundle_cache = BundleCache(maxsize=getattr(settings, "MODEL_CACHE_SIZE", 16))

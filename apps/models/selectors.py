@@ -1,0 +1,63 @@
+"""Registry reads; every query takes the workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.models.models import Model
+
+# ?sort= values the list page and the API accept, mapped to an ordering.
+ORDERINGS = {
+    "-created_at": [F("created_at").desc(), F("pk").desc()],
+    "created_at": [F("created_at").asc(), F("pk").asc()],
+    "-score": [F("score").desc(nulls_last=True), F("pk").desc()],
+    "score": [F("score").asc(nulls_last=True), F("pk").desc()],
+    "name": [F("name").asc(), F("version").desc()],
+    "-name": [F("name").desc(), F("version").desc()],
+    "-version": [F("version").desc(), F("pk").desc()],
+}
+
+
+def model_list(
+    *,
+    workspace: Any,
+    task: str | None = None,
+    algorithm: str | None = None,
+    name: str | None = None,
+    ordering: str | None = None,
+) -> QuerySet[Model]:
+    """Return the workspace's models, filtered and ordered (newest first by default)."""
+    qs = Model.objects.filter(workspace=workspace).select_related("created_by")
+    if task:
+        qs = qs.filter(task=task)
+    if algorithm:
+        qs = qs.filter(algorithm=algorithm)
+    if name:
+        qs = qs.filter(name=name)
+    return qs.order_by(*ORDERINGS.get(ordering or "", ORDERINGS["-created_at"]))
+
+
+def model_get(*, workspace: Any, pk: Any) -> Model:
+    """Return the workspace's model `pk` or raise Http404 (also for another workspace's id)."""
+    return get_object_or_404(Model.objects.select_related("workspace"), workspace=workspace, pk=pk)
+
+
+def model_algorithms(*, workspace: Any) -> list[str]:
+    """Return the algorithms used by the workspace's models, for the list filter."""
+    qs = Model.objects.filter(workspace=workspace).values_list("algorithm", flat=True)
+    return sorted(set(qs))
+
+
+def model_plot_file(*, model: Model, index: int) -> tuple[str, str] | None:
+    """Return (name, storage name) of the model's experiment plot `index`, if there is one."""
+    experiment = getattr(model, "experiment", None)
+    plots = list(getattr(experiment, "plots", None) or [])
+    if not 0 <= index < len(plots):
+        return None
+    plot = plots[index]
+    if not isinstance(plot, dict) or not plot.get("file"):
+        return None
+    return str(plot.get("name", "")), str(plot["file"])
