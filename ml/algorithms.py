@@ -308,7 +308,7 @@ def _add(key: str, task: str, family: str, label: str, *, params: list[ParamSpec
 
 def _tree_params(task: str) -> list[ParamSpec]:
     return [
-        _int("max_depth", None, min=1, max=1000, nullable=True,
+        _int("max_depth", None, min=1, nullable=True,
              help="Deepest a tree may grow; null grows until leaves are pure."),
         _int("min_samples_split", 2, min=2, max=100_000,
              help="Fewest rows a node needs before it may split."),
@@ -535,7 +535,7 @@ def _register_trees() -> None:
         _add("hist_gradient_boosting", task, "sklearn", "Histogram gradient boosting", params=[
             _int("max_iter", 100, min=1, max=10_000, help="Number of boosting iterations."),
             *_boosting_params(),
-            _int("max_depth", None, min=1, max=100, nullable=True, help="Depth of each tree."),
+            _int("max_depth", None, min=1, nullable=True, help="Depth of each tree."),
             _int("max_leaf_nodes", 31, min=2, max=10_000, nullable=True,
                  help="Most leaves per tree."),
             _float("l2_regularization", 0.0, min=0.0, max=1e4, help="L2 penalty on leaves."),
