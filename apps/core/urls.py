@@ -2,4 +2,8 @@
 
 from django.urls import path
 
-urlpatterns: list = []
+from apps.core import views
+
+urlpatterns = [
+    path("audit/", views.audit_log, name="workspace_audit"),
+]
