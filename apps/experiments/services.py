@@ -173,8 +173,16 @@ def experiment_fail_stale(*, stale_after_s: float | None = None) -> int:
     now = timezone.now()
     cutoff = now - timedelta(seconds=seconds)
     stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-    return Experiment.objects.filter(stale, status=Status.RUNNING).update(
+    died = Experiment.objects.filter(stale, status=Status.RUNNING).update(
         status=Status.FAILED, error=STALE_MESSAGE, finished_at=now)
+    # The Redis broker delivers at most once: a task lost with its worker never starts.
+    queued_s = _setting("EXPERIMENT_QUEUE_TIMEOUT_S", 24 * 3600)
+    lost = Experiment.objects.filter(
+        status=Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_s)
+    ).update(status=Status.FAILED, finished_at=now, error=(
+        "No worker started this job within a day. Check that the job workers are running, "
+        "then run it again."))
+    return died + lost
 
 
 # ---------------------------------------------------------------- the job

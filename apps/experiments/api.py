@@ -1,0 +1,225 @@
+"""The experiments API under /api/v1/workspaces/<slug>/experiments/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import exceptions, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api import Pagination, WorkspaceScopedMixin
+from apps.experiments import exports, selectors, services
+from apps.experiments.models import Experiment, Status
+
+
+class PlotSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    url = serializers.URLField()
+
+
+class ExperimentOutputSerializer(serializers.ModelSerializer):
+    error = serializers.SerializerMethodField()
+    plots = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+    log = serializers.SerializerMethodField()
+    duration_s = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Experiment
+        fields = [
+            "id", "name", "dataset", "target", "task", "algorithm", "params", "status",
+            "progress", "error", "metrics", "cv_metrics", "history", "leaderboard",
+            "best_params", "feature_importance", "score", "plots", "model", "config", "log",
+            "created_at", "started_at", "finished_at", "duration_s",
+        ]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_error(self, obj: Experiment) -> str | None:
+        return obj.error or None
+
+    @extend_schema_field(PlotSerializer(many=True))
+    def get_plots(self, obj: Experiment) -> list[dict[str, str]]:
+        request = self.context.get("request")
+        workspace = self.context.get("workspace") or obj.workspace
+        plots = []
+        for plot in obj.plots or []:
+            url = reverse("api-experiment-plot", args=[workspace.slug, obj.pk, plot["name"]])
+            plots.append({"name": plot["name"],
+                          "url": request.build_absolute_uri(url) if request else url})
+        return plots
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_model(self, obj: Experiment) -> int | None:
+        return selectors.experiment_model_id(obj)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_log(self, obj: Experiment) -> list[str]:
+        request = self.context.get("request")
+        return exports.visible_log(obj, getattr(request, "user", None))
+
+
+class ExperimentInputSerializer(serializers.Serializer):
+    """Documents the body; the service validates it against the dataset and the engine."""
+
+    name = serializers.CharField(required=False, allow_blank=True)
+    dataset = serializers.IntegerField()
+    target = serializers.CharField()
+    task = serializers.ChoiceField(["auto", "classification", "regression"], default="auto")
+    algorithm = serializers.CharField()
+    params = serializers.DictField(required=False, default=dict)
+    features = serializers.ListField(child=serializers.CharField(), required=False,
+                                     allow_null=True)
+    preprocessing = serializers.DictField(required=False)
+    feature_engineering = serializers.DictField(required=False)
+    validation = serializers.DictField(required=False)
+    tuning = serializers.DictField(required=False, allow_null=True)
+    time_budget_s = serializers.FloatField(required=False, allow_null=True)
+
+
+class _IgnoreFormatNegotiation(DefaultContentNegotiation):
+    """Always answer with the first renderer: `?format=` here means the export format."""
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None
+                        ) -> tuple:
+        return renderers[0], renderers[0].media_type
+
+
+class _ExperimentApi(WorkspaceScopedMixin, APIView):
+    queryset = Experiment.objects.none()
+
+    def get_workspace_queryset(self, workspace: Any) -> Any:
+        return selectors.experiment_list(workspace=workspace)
+
+    def get_experiment(self, pk: Any) -> Experiment:
+        return selectors.experiment_get(workspace=self.workspace, pk=pk)
+
+    def out(self, experiment: Experiment) -> dict[str, Any]:
+        return ExperimentOutputSerializer(
+            experiment, context={"request": self.request, "workspace": self.workspace}).data
+
+
+class ExperimentListApi(_ExperimentApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dataset", int, description="Only experiments on this dataset."),
+            OpenApiParameter("status", str, enum=[s.value for s in Status]),
+            OpenApiParameter("ordering", str, enum=list(selectors.ORDERINGS),
+                             description="-score: best first, experiments without a score last."),
+        ],
+        responses=ExperimentOutputSerializer(many=True),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        params = request.query_params
+        dataset, state, ordering = (params.get("dataset"), params.get("status"),
+                                    params.get("ordering"))
+        if dataset not in (None, "") and not str(dataset).isdigit():
+            raise exceptions.ValidationError({"dataset": ["Expected a dataset id."]})
+        if state and state not in Status.values:
+            raise exceptions.ValidationError(
+                {"status": [f"Unknown status; use one of {', '.join(Status.values)}."]})
+        if ordering and ordering not in selectors.ORDERINGS:
+            raise exceptions.ValidationError(
+                {"ordering": [f"Use one of {', '.join(selectors.ORDERINGS)}."]})
+        qs = selectors.experiment_list(workspace=self.workspace, dataset=dataset, status=state,
+                                       ordering=ordering)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        data = ExperimentOutputSerializer(
+            page, many=True, context={"request": request, "workspace": self.workspace}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(request=ExperimentInputSerializer,
+                   responses={201: ExperimentOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        data = request.data if isinstance(request.data, dict) else request.data.dict()
+        experiment = services.experiment_create(
+            workspace=self.workspace, user=request.user, data=dict(data))
+        return Response(self.out(experiment), status=status.HTTP_201_CREATED)
+
+
+class ExperimentDetailApi(_ExperimentApi):
+    @extend_schema(responses=ExperimentOutputSerializer)
+    def get(self, request: Request, slug: str, pk: int) -> Response:
+        return Response(self.out(self.get_experiment(pk)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str, pk: int) -> Response:
+        services.experiment_delete(experiment=self.get_experiment(pk), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExperimentCancelApi(_ExperimentApi):
+    @extend_schema(
+        request=None,
+        responses={202: ExperimentOutputSerializer,
+                   409: OpenApiResponse(description="The experiment had already ended.")},
+    )
+    def post(self, request: Request, slug: str, pk: int) -> Response:
+        experiment = self.get_experiment(pk)
+        try:
+            experiment = services.experiment_cancel(experiment=experiment, user=request.user)
+        except services.ExperimentEnded as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(self.out(experiment), status=status.HTTP_202_ACCEPTED)
+
+
+class ExperimentPlotApi(_ExperimentApi):
+    """One plot of the experiment as a PNG; readable by the workspace's members only."""
+
+    content_negotiation_class = _IgnoreFormatNegotiation
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request: Request, slug: str, pk: int, name: str) -> FileResponse:
+        experiment = self.get_experiment(pk)
+        plot = next((p for p in experiment.plots or [] if p.get("name") == name), None)
+        if plot is None:
+            raise Http404("No such plot.")
+        try:
+            handle = default_storage.open(plot["file"], "rb")
+        except FileNotFoundError:
+            raise Http404("The plot file is missing.") from None
+        response = FileResponse(handle, content_type="image/png")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class ExperimentExportApi(_ExperimentApi):
+    """The experiment's config and results as JSON (default) or CSV (`?format=csv`)."""
+
+    content_negotiation_class = _IgnoreFormatNegotiation
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                   (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, slug: str, pk: int) -> Any:
+        experiment = self.get_experiment(pk)
+        fmt = request.query_params.get("format", "json")
+        filename = f"experiment-{experiment.pk}"
+        if fmt == "csv":
+            response = HttpResponse(exports.export_csv(experiment),
+                                    content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+            return response
+        if fmt != "json":
+            raise exceptions.ValidationError({"format": ["Use json or csv."]})
+        response = Response(exports.export_dict(experiment))
+        response["Content-Disposition"] = f'attachment; filename="{filename}.json"'
+        return response
