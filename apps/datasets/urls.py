@@ -1,20 +1,18 @@
-"""Pages of datasets (placeholder until the app is built)."""
+"""Pages of datasets under /w/<slug>/datasets/."""
 
-from django.shortcuts import render
 from django.urls import path
 
-from apps.accounts.tenancy import workspace_view
+from apps.datasets import views
 
 app_name = "datasets"
 
-
-@workspace_view()
-def placeholder(request, **kwargs):
-    return render(request, "core/coming_soon.html", {"section": "datasets"})
-
-
 urlpatterns = [
-    path("", placeholder, name="list"),
-    path("new/", placeholder, name="create"),
-    path("<int:pk>/", placeholder, name="detail"),
+    path("", views.dataset_list_view, name="list"),
+    path("upload/", views.dataset_upload_view, name="upload"),
+    path("<int:pk>/", views.dataset_detail_view, name="detail"),
+    path("<int:pk>/status/", views.dataset_status_view, name="status"),
+    path("<int:pk>/preview/", views.dataset_preview_view, name="preview"),
+    path("<int:pk>/rename/", views.dataset_rename_view, name="rename"),
+    path("<int:pk>/delete/", views.dataset_delete_view, name="delete"),
+    path("<int:pk>/download/", views.dataset_download_view, name="download"),
 ]

@@ -1,0 +1,5 @@
+from django import forms
+
+
+class DatasetRenameForm(forms.Form):
+    name = forms.CharField(max_length=200, strip=True)
