@@ -23,6 +23,7 @@ MAX_CLASSES_SHOWN = 20
 MAX_CURVES_SHOWN = 10
 MAX_FEATURES_SHOWN = 20
 MAX_POINTS_SHOWN = 5000
+MAX_PERMUTATIONS = 60
 
 
 # ---------------------------------------------------------------- metrics
@@ -275,7 +276,7 @@ def plot_feature_importance(
 def plot_learning_curve(history: list[dict[str, Any]], *, fmt: str = "png") -> bytes:
     """Plot training and validation loss per epoch from a Keras history."""
     fig, ax = _figure()
-    epochs = [int(h.get("epoch", i)) + 1 for i, h in enumerate(history)]
+    epochs = [int(h.get("epoch", i + 1)) for i, h in enumerate(history)]
     for key, label in (("loss", "Training loss"), ("val_loss", "Validation loss")):
         points = [(e, h[key]) for e, h in zip(epochs, history, strict=True)
                   if h.get(key) is not None]
@@ -302,6 +303,8 @@ def feature_importance(
     from sklearn.inspection import permutation_importance
 
     X_small, y_small = _bounded_sample(X, y, max_rows, random_state)
+    # Each repeat re-predicts once per column: keep the total number of predictions bounded.
+    n_repeats = max(1, min(n_repeats, MAX_PERMUTATIONS // max(X_small.shape[1], 1)))
     result = permutation_importance(
         pipeline, X_small, y_small, scoring=scoring, n_repeats=n_repeats,
         random_state=random_state, n_jobs=1,

@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
+    FunctionTransformer,
     MinMaxScaler,
     OneHotEncoder,
     OrdinalEncoder,
@@ -79,8 +80,29 @@ def column_kinds(df: pd.DataFrame, columns: list[str] | None = None) -> dict[str
 def to_category_strings(X: Any) -> Any:
     """Turn a 2-D block into strings, with missing values as their own category."""
     frame = pd.DataFrame(X)
-    out = frame.astype(object).where(frame.notna(), MISSING)
-    return out.map(str).to_numpy(dtype=object)
+    columns = [_column_strings(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    return np.column_stack(columns) if columns else np.empty((len(frame), 0), dtype=object)
+
+
+def _column_strings(column: pd.Series) -> np.ndarray:
+    if pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):
+        return column.fillna(MISSING).to_numpy(dtype=object)  # already str: skip the casts
+    return column.astype(object).where(column.notna(), MISSING).astype(str).to_numpy(dtype=object)
+
+
+def to_numbers(X: Any) -> np.ndarray:
+    """Turn a 2-D block into floats; text that is not a number becomes NaN."""
+    frame = pd.DataFrame(X)
+    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+           for t in frame.dtypes):
+        return frame.to_numpy(dtype=float, na_value=np.nan)  # the common, fast path
+    return frame.apply(_column_to_numbers).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _column_to_numbers(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_timedelta64_dtype(column):
+        return column.dt.total_seconds()
+    return pd.to_numeric(column, errors="coerce")
 
 
 def to_text(X: Any) -> np.ndarray:
@@ -228,14 +250,14 @@ def _steps(*pairs: tuple[str, Any]) -> Pipeline | str:
 
 
 def numeric_pipeline(cfg: PreprocessingConfig) -> Pipeline | str:
-    """Impute then scale numeric columns."""
-    return _steps(("impute", _numeric_imputer(cfg)), ("scale", _scaler(cfg)))
+    """Coerce to numbers, impute, then scale numeric columns."""
+    numbers = FunctionTransformer(to_numbers, feature_names_out="one-to-one", validate=False)
+    return _steps(("numbers", numbers), ("impute", _numeric_imputer(cfg)),
+                  ("scale", _scaler(cfg)))
 
 
 def categorical_pipeline(cfg: PreprocessingConfig, *, random_state: int = 0) -> Pipeline:
     """Stringify (missing is a category), group rare values, then encode."""
-    from sklearn.preprocessing import FunctionTransformer
-
     strings = FunctionTransformer(
         to_category_strings, feature_names_out="one-to-one", validate=False
     )

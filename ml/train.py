@@ -365,9 +365,10 @@ class _Run:
     def evaluate(self, pipeline: Pipeline, key: str, params: dict, X_all: pd.DataFrame,
                  X_test: pd.DataFrame, y_test: np.ndarray) -> TrainResult:
         config = self.config
-        self.step(0.8, "Evaluating on the test split")
+        self.step(0.8, "Predicting the test split")
         with _readable_errors():
             y_pred = pipeline.predict(X_test)
+            self.step(0.82, "Computing metrics")
             proba = _probabilities(pipeline, X_test) if config.task == "classification" else None
         classes = _plain(list(pipeline.classes_)) if config.task == "classification" else None
         if config.task == "classification":
