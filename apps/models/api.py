@@ -215,11 +215,11 @@ class ModelViewSet(
             )
         except SchemaError as exc:
             raise _schema_error(exc) from exc
+        except services.NotCsv as exc:
+            raise exceptions.UnsupportedMediaType(
+                upload.content_type or "file", detail=f"Only CSV files are accepted. {exc}"
+            ) from exc
         except DataError as exc:
-            if _looks_binary(str(exc)):
-                raise exceptions.UnsupportedMediaType(
-                    upload.content_type or "file", detail=f"Only CSV files are accepted: {exc}"
-                ) from exc
             raise exceptions.ValidationError({"file": [str(exc)]}) from exc
         except BundleError as exc:
             raise ModelFileDamaged(str(exc)) from exc
@@ -227,10 +227,6 @@ class ModelViewSet(
         name = f"{model.download_name}-predictions.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-
-
-def _looks_binary(message: str) -> bool:
-    return "binary" in message.lower() or "not a text" in message.lower()
 
 
 def _refuse_large_json(request: Request) -> None:

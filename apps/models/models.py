@@ -21,7 +21,13 @@ class Model(models.Model):
     # Increases per name within a workspace; the unique constraint settles concurrent registers.
     version = models.PositiveIntegerField(default=1)
     description = models.TextField(blank=True)
-    # EXPERIMENT_FIELD
+    experiment = models.OneToOneField(
+        "experiments.Experiment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="registered_model",
+    )
     algorithm = models.CharField(max_length=60)
     task = models.CharField(max_length=20, choices=Task.choices)
     target = models.CharField(max_length=300)

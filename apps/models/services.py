@@ -18,6 +18,7 @@ from apps.core.files import storage_delete, storage_path, storage_save
 from apps.core.services import audit_record
 from apps.models.cache import bundle_cache
 from apps.models.models import Model
+from ml.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -204,18 +205,24 @@ def csv_max_rows() -> int:
     return int(getattr(settings, "MODEL_PREDICT_CSV_MAX_ROWS", 1_000_000))
 
 
+class NotCsv(DataError):
+    """The uploaded file is not text (a PNG or zip named .csv)."""
+
+
 def _read_csv(fileobj: IO[bytes]) -> Any:
     from ml.data import read_csv, sniff_bytes
 
     head = fileobj.read(64 * 1024)
-    sniff_bytes(head)  # DataError for a PNG or zip named .csv
+    try:
+        sniff_bytes(head)
+    except DataError as exc:
+        raise NotCsv(str(exc)) from exc
     fileobj.seek(0)
     return read_csv(fileobj)
 
 
 def model_predict_csv(*, model: Model, fileobj: IO[bytes], max_rows: int | None = None) -> str:
     """Predict every row of a CSV file; return the rows with prediction columns, as safe CSV."""
-    from ml.errors import DataError
     from ml.predict import validate_frame
 
     frame = _read_csv(fileobj)

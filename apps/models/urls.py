@@ -1,20 +1,18 @@
-"""Pages of models (placeholder until the app is built)."""
+"""Pages of the model registry under /w/<slug>/models/."""
 
-from django.shortcuts import render
 from django.urls import path
 
-from apps.accounts.tenancy import workspace_view
+from apps.models import views
 
 app_name = "models"
 
-
-@workspace_view()
-def placeholder(request, **kwargs):
-    return render(request, "core/coming_soon.html", {"section": "models"})
-
-
 urlpatterns = [
-    path("", placeholder, name="list"),
-    path("new/", placeholder, name="create"),
-    path("<int:pk>/", placeholder, name="detail"),
+    path("", views.list_page, name="list"),
+    path("<int:pk>/", views.detail_page, name="detail"),
+    path("<int:pk>/edit/", views.edit_page, name="edit"),
+    path("<int:pk>/delete/", views.delete_page, name="delete"),
+    path("<int:pk>/download/", views.download_page, name="download"),
+    path("<int:pk>/plots/<int:index>/", views.plot_page, name="plot"),
+    path("<int:pk>/try/", views.try_page, name="try"),
+    path("<int:pk>/batch/", views.batch_page, name="batch"),
 ]

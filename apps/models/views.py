@@ -1,0 +1,195 @@
+"""Pages of the model registry: list, model card, try-it form, batch prediction, downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.exceptions import APIException
+
+from apps.accounts.models import Role
+from apps.accounts.tenancy import workspace_view
+from apps.core.files import workspace_prefix
+from apps.models import services
+from apps.models.api import model_download_response
+from apps.models.models import Task
+from apps.models.selectors import (
+    ORDERINGS,
+    model_algorithms,
+    model_get,
+    model_list,
+    model_plot_file,
+)
+from ml.errors import BundleError, DataError, SchemaError
+
+BATCH_PAGE_MAX_ROWS = 20_000
+SORTS = {"-created_at": "Newest", "created_at": "Oldest", "-score": "Best score",
+         "name": "Name"}
+
+
+@workspace_view()
+@require_GET
+def list_page(request: HttpRequest) -> HttpResponse:
+    task = request.GET.get("task") or ""
+    algorithm = request.GET.get("algorithm") or ""
+    sort = request.GET.get("sort") if request.GET.get("sort") in ORDERINGS else "-created_at"
+    qs = model_list(workspace=request.workspace, task=task, algorithm=algorithm, ordering=sort)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    any_models = bool(page.object_list) or qs.exists() or bool(task or algorithm)
+    return render(request, "models/list.html", {
+        "page": page, "task": task, "algorithm": algorithm, "sort": sort, "sorts": SORTS,
+        "tasks": Task.choices, "algorithms": model_algorithms(workspace=request.workspace),
+        "any_models": any_models,
+    })
+
+
+
+def _card_context(request: HttpRequest, model: Any) -> dict[str, Any]:
+    experiment = getattr(model, "experiment", None)
+    plots = [{"name": p.get("name", ""), "index": i}
+             for i, p in enumerate(getattr(experiment, "plots", None) or [])
+             if isinstance(p, dict) and p.get("file")]
+    return {
+        "model": model, "experiment": experiment, "plots": plots,
+        "metrics": sorted((model.metrics or {}).items()),
+        "onnx_possible": model.algorithm not in ("mlp", "cnn"),
+        "fields": _form_fields(model),
+    }
+
+
+def _form_fields(model: Any) -> list[dict[str, Any]]:
+    fields = []
+    for i, col in enumerate(model.input_schema):
+        kind = col.get("kind", "")
+        dtype = str(col.get("dtype", ""))
+        widget = "number" if dtype.startswith(("int", "uint", "float", "Int", "Float")) else (
+            "bool" if kind == "boolean" or dtype.startswith("bool") else "text")
+        example = col.get("example")
+        fields.append({"key": f"f{i}", "name": col["name"], "kind": kind, "dtype": dtype,
+                       "widget": widget, "example": "" if example is None else example})
+    return fields
+
+
+@workspace_view()
+@require_GET
+def detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    return render(request, "models/detail.html", _card_context(request, model))
+
+
+@workspace_view()
+@require_POST
+def edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    try:
+        if "name" in request.POST:
+            services.model_rename(model=model, name=request.POST["name"], user=request.user)
+        if "description" in request.POST:
+            services.model_describe(model=model, description=request.POST["description"],
+                                    user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Saved as “{model}”.")
+    return redirect("models:detail", request.workspace.slug, model.pk)
+
+
+@workspace_view()
+@require_POST
+def delete_page(request: HttpRequest, pk: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    label = str(model)
+    services.model_delete(model=model, user=request.user)
+    messages.success(request, f"Model “{label}” and its file were deleted.")
+    return redirect("models:list", request.workspace.slug)
+
+
+@workspace_view()
+@require_GET
+def download_page(request: HttpRequest, pk: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    try:
+        return model_download_response(model=model, user=request.user,
+                                       fmt=request.GET.get("format"))
+    except APIException as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("models:detail", request.workspace.slug, model.pk)
+
+
+@workspace_view()
+@require_GET
+def plot_page(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    found = model_plot_file(model=model, index=index)
+    # Only files under this workspace's prefix are served, whatever the row says.
+    if found is None or not found[1].startswith(workspace_prefix(request.workspace) + "/"):
+        raise Http404("No such plot.")
+    try:
+        fh = default_storage.open(found[1], "rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404("No such plot.") from exc
+    response = FileResponse(fh, content_type="image/png")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _row_from_form(model: Any, data: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for field in _form_fields(model):
+        value = (data.get(field["key"]) or "").strip()
+        row[field["name"]] = value if value != "" else None
+    return row
+
+
+# Viewers may use a model: trying it writes nothing.
+@workspace_view(write_role=Role.VIEWER)
+@require_POST
+def try_page(request: HttpRequest, pk: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    context: dict[str, Any] = {"model": model}
+    try:
+        row = _row_from_form(model, request.POST)
+        answer = services.model_predict_rows(model=model, rows=[row])
+    except (SchemaError, BundleError) as exc:
+        context["error"] = str(exc)
+    else:
+        context["prediction"] = answer["predictions"][0]
+        if answer.get("probabilities"):
+            context["probabilities"] = sorted(
+                zip(answer["classes"], answer["probabilities"][0], strict=True),
+                key=lambda pair: -(pair[1] or 0),
+            )
+    template = "models/detail.html#try-result" if request.htmx else "models/try_result.html"
+    return render(request, template, context)
+
+
+@workspace_view(write_role=Role.VIEWER)
+@require_http_methods(["GET", "POST"])
+def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    context: dict[str, Any] = {"model": model, "max_rows": BATCH_PAGE_MAX_ROWS}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["error"] = "Choose a CSV file to predict."
+        else:
+            try:
+                text = services.model_predict_csv(model=model, fileobj=upload,
+                                                  max_rows=BATCH_PAGE_MAX_ROWS)
+            except (SchemaError, DataError, BundleError) as exc:
+                context["error"] = str(exc)
+            else:
+                services.model_download_record(model=model, user=request.user, fmt="predictions")
+                response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+                response["Content-Disposition"] = (
+                    f'attachment; filename="{model.download_name}-predictions.csv"'
+                )
+                return response
+    status = 400 if context.get("error") else 200
+    return render(request, "models/batch.html", context, status=status)
