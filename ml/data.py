@@ -54,6 +54,8 @@ _DATE_LIKE = re.compile(
 )
 _COMMA_NUMBER = re.compile(r"^[-+]?\d+,\d+$")
 _POINT_NUMBER = re.compile(r"^[-+]?\d+\.\d+$")
+NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_SPACE = re.compile(r"\s")
 _BOOL_TOKENS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
 
 
@@ -447,7 +449,19 @@ def read_parquet(fileobj: BinaryIO) -> pd.DataFrame:
 
 def column_kind(series: pd.Series) -> str:
     """Return numeric, categorical, boolean, datetime or text for a column."""
-    dtype = series.dtype
+    kind = kind_from_dtype(series.dtype)
+    if kind is not None:
+        return kind
+    values = series.dropna()
+    try:
+        uniques = pd.unique(values)
+    except TypeError:  # unhashable cells such as lists
+        uniques = pd.unique(values.astype(str))
+    return kind_of_uniques(list(uniques[:SAMPLE_SIZE]), len(uniques), len(values))
+
+
+def kind_from_dtype(dtype: object) -> str | None:
+    """Return the kind a dtype settles on its own, or None if the values must decide."""
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -456,65 +470,66 @@ def column_kind(series: pd.Series) -> str:
         return "numeric"
     if isinstance(dtype, pd.CategoricalDtype):
         return "categorical"
-    values = _sample(series.dropna())
-    if values.empty:
-        return "numeric"
-    return _kind_of_values(values, series.nunique(dropna=True), series.notna().sum())
+    return None
 
 
-def _sample(values: pd.Series) -> pd.Series:
-    if len(values) > SAMPLE_SIZE:
-        return values.sample(SAMPLE_SIZE, random_state=0)
-    return values
-
-
-def _kind_of_values(values: pd.Series, n_unique: int, n_present: int) -> str:
-    """Classify a sample of non-missing object/string values."""
-    if all(isinstance(v, (bool, np.bool_)) for v in values):
+def kind_of_uniques(uniques: list, n_unique: int, n_present: int) -> str:
+    """Classify an object/text column from (a sample of) its distinct non-missing values."""
+    if not uniques:
+        return "numeric"  # all missing: nothing says otherwise, and NaN is a float
+    if all(isinstance(v, (bool, np.bool_)) for v in uniques):
         return "boolean"
-    text = values.astype(str).str.strip()
-    if set(text.str.lower().unique()) <= _BOOL_TOKENS:
+    text = [str(v).strip() for v in uniques]
+    if {t.lower() for t in text} <= _BOOL_TOKENS:
         return "boolean"
-    if pd.to_numeric(text, errors="coerce").notna().all():
+    if all(NUMBER.match(t) for t in text):
         return "numeric"
     if _looks_like_dates(text):
         return "datetime"
-    if n_unique > 20 and n_unique > 0.5 * n_present:
-        if text.str.len().mean() >= 30 or text.str.count(r"\s+").mean() >= 3:
-            return "text"
+    if n_unique > 20 and n_unique > 0.5 * n_present and _is_prose(text):
+        return "text"
     return "categorical"
 
 
-def _looks_like_dates(text: pd.Series) -> bool:
-    if text.str.match(_DATE_LIKE).mean() < 0.95:
+def _looks_like_dates(text: list[str]) -> bool:
+    if sum(bool(_DATE_LIKE.match(t)) for t in text) < 0.95 * len(text):
         return False
-    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    parsed = pd.to_datetime(pd.Series(text[:500]), errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= 0.95)
+
+
+def _is_prose(text: list[str]) -> bool:
+    """Long values or several words per value read as free text, not as categories."""
+    mean_length = sum(len(t) for t in text) / len(text)
+    mean_words = sum(len(t.split()) for t in text) / len(text)
+    return mean_length >= 30 or mean_words >= 4
 
 
 def is_id_like(series: pd.Series) -> bool:
     """Say whether a column looks like a row identifier rather than a feature."""
     values = series.dropna()
-    return _id_like(str(series.name), values, int(values.nunique()))
+    return id_like(str(series.name), values, int(values.nunique()))
 
 
-def _id_like(name: str, values: pd.Series, n_unique: int) -> bool:
-    """Decide id-likeness from the name and the non-missing values and their unique count."""
+def id_like(name: str, values: pd.Series, n_unique: int) -> bool:
+    """Decide id-likeness from the name, the non-missing values and their unique count."""
     n = len(values)
     if n < 2 or not _integer_or_string(values):
         return False
-    lowered = name.strip().lower()
-    if (_ID_NAME.search(lowered) or _CAMEL_ID.search(name.strip())) and n_unique >= 0.95 * n:
+    if (_ID_NAME.search(name.strip().lower()) or _CAMEL_ID.search(name.strip())) and (
+        n_unique >= 0.95 * n
+    ):
         return True
     if n < 20 or n_unique < n:
         return False
     if pd.api.types.is_numeric_dtype(values.dtype):
+        # Unique whole numbers are an id when they count rows: ordered and dense.
         ordered = values.is_monotonic_increasing or values.is_monotonic_decreasing
         return bool(ordered and values.max() - values.min() < 2 * n)
-    text = _sample(values).astype(str)
-    return bool(
-        not text.str.contains(r"\s", regex=True).any() and text.str.contains(r"\d").mean() >= 0.9
-    )
+    # Unique codes: no spaces, and digits in almost all (names and words have no digits).
+    sample = [str(v) for v in values.iloc[:SAMPLE_SIZE]]
+    with_digits = sum(any(c.isdigit() for c in v) for v in sample)
+    return not any(_SPACE.search(v) for v in sample) and with_digits >= 0.9 * len(sample)
 
 
 def _integer_or_string(values: pd.Series) -> bool:

@@ -1,0 +1,507 @@
+"""Data quality: a JSON-safe profile of a DataFrame and checks on a chosen target column."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml.data import NUMBER, id_like, kind_from_dtype, kind_of_uniques
+from ml.errors import DataError
+
+HISTOGRAM_BINS = 20
+TOP_VALUES = 10
+HIGH_MISSING_SHARE = 0.5
+HIGH_CARDINALITY_LEVELS = 100
+MIXED_NUMBER_SHARE = 0.5
+CLASSIFICATION_MAX_CLASSES = 20
+IMBALANCE_RATIO = 0.1
+MIN_ROWS_PER_CLASS = 10
+LEAKAGE_SCORE = 0.99
+LEAKAGE_SAMPLE_ROWS = 4_000
+LEAKAGE_MIN_ROWS = 40
+LEAKAGE_BINS = 32
+# Numeric columns are summarised in blocks of about this many cells to bound memory.
+BLOCK_CELLS = 4_000_000
+SAMPLE_SIZE = 5_000
+
+Warning = dict[str, Any]
+
+
+# ---------------------------------------------------------------- profile
+
+
+def profile_dataframe(df: pd.DataFrame) -> dict[str, Any]:
+    """Describe every column and the quality problems of a frame, JSON-safe."""
+    n_rows = len(df)
+    missing = df.isna().sum().to_numpy()
+    # Read names and dtypes once: indexing a wide frame per column is what makes it slow.
+    names, dtypes = [str(name) for name in df.columns], list(df.dtypes)
+    numeric = _numeric_positions(dtypes)
+    summaries, row_hash = _summarise_numeric_block(df, numeric)
+    others = sorted(set(range(len(names))) - set(numeric))
+    other_summaries, other_hash = _summarise_other_block(df, others, dtypes)
+    summaries.update(other_summaries)
+    row_hash += other_hash
+    columns, column_warnings = [], []
+    for position, name in enumerate(names):
+        summary = summaries[position]
+        n_missing = int(missing[position])
+        column = {
+            "name": name,
+            "dtype": str(dtypes[position]),
+            "kind": summary["kind"],
+            "n_missing": n_missing,
+            "n_unique": summary["n_unique"],
+            "id_like": _column_id_like(df, position, summary, n_rows - n_missing),
+            "stats": summary["stats"],
+            "histogram": summary["histogram"],
+        }
+        columns.append(column)
+        column_warnings += _column_warnings(column, summary, n_rows)
+    # Exact duplicates share a row hash; comparing hashes avoids comparing rows pairwise.
+    duplicates = int(n_rows - len(np.unique(row_hash))) if df.shape[1] else 0
+    return {
+        "n_rows": n_rows,
+        "n_columns": df.shape[1],
+        "columns": columns,
+        "quality": {
+            "missing_cells": int(missing.sum()),
+            "duplicate_rows": duplicates,
+            "warnings": column_warnings + _duplicate_warnings(duplicates, n_rows),
+        },
+    }
+
+
+def _numeric_positions(dtypes: list) -> list[int]:
+    """Positions of real-number columns (not booleans) that numpy can summarise together."""
+    return [
+        i
+        for i, dtype in enumerate(dtypes)
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    ]
+
+
+def _summarise_numeric_block(
+    df: pd.DataFrame, positions: list[int]
+) -> tuple[dict[int, dict], np.ndarray]:
+    """Summarise numeric columns a block at a time, and hash their rows on the way."""
+    summaries: dict[int, dict] = {}
+    row_hash = np.zeros(len(df), dtype=np.uint64)
+    step = max(1, BLOCK_CELLS // max(len(df), 1))
+    for start in range(0, len(positions), step):
+        chunk = positions[start : start + step]
+        block = df.iloc[:, chunk].to_numpy(dtype=float, na_value=np.nan)
+        summaries.update(zip(chunk, _summarise_numeric(block), strict=True))
+        row_hash += _row_hashes(_float_bits(block), chunk)
+    return summaries, row_hash
+
+
+def _summarise_numeric(block: np.ndarray) -> list[dict]:
+    """Return n_unique, integrality, stats and a histogram for each column of a 2-D array."""
+    ordered = np.sort(block, axis=0)  # NaN sorts last
+    present = ~np.isnan(ordered)
+    changes = np.ones_like(present)
+    changes[1:] = ordered[1:] != ordered[:-1]
+    n_unique = (changes & present).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        integral = np.all(~present | (np.mod(ordered, 1) == 0), axis=0)
+    finite = np.where(np.isfinite(block), block, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns give NaN
+        low, high = np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)
+        mean, std = np.nanmean(finite, axis=0), np.nanstd(finite, axis=0, ddof=1)
+    histograms = _histograms(finite, low, high, n_unique)
+    return [
+        {
+            "kind": "numeric",
+            "n_unique": int(n_unique[i]),
+            "integral": bool(integral[i]),
+            "stats": {
+                "min": _number(low[i]),
+                "max": _number(high[i]),
+                "mean": _number(mean[i]),
+                "std": _number(std[i]),
+            },
+            "histogram": histograms[i],
+        }
+        for i in range(block.shape[1])
+    ]
+
+
+def _histograms(
+    finite: np.ndarray, low: np.ndarray, high: np.ndarray, n_unique: np.ndarray
+) -> list[dict | None]:
+    """Bin every column at once: at most 20 equal-width bins between its min and max."""
+    n_columns = finite.shape[1]
+    bins = np.clip(n_unique, 1, HISTOGRAM_BINS)
+    width = np.where(high > low, high - low, 1.0)
+    with np.errstate(invalid="ignore"):
+        index = np.floor((finite - low) / width * bins)
+    valid = ~np.isnan(index)
+    index = np.clip(np.nan_to_num(index), 0, bins - 1).astype(np.int64)
+    flat = (index + np.arange(n_columns) * HISTOGRAM_BINS)[valid]
+    counts = np.bincount(flat, minlength=n_columns * HISTOGRAM_BINS)
+    counts = counts.reshape(n_columns, HISTOGRAM_BINS).tolist()
+    steps = np.arange(HISTOGRAM_BINS + 1) / bins[:, None]
+    edges = (low[:, None] + (high - low)[:, None] * np.minimum(steps, 1.0)).tolist()
+    return [
+        None
+        if math.isnan(low[i])
+        else {"bins": edges[i][: bins[i] + 1], "counts": counts[i][: bins[i]]}
+        for i in range(n_columns)
+    ]
+
+
+def _summarise_other_block(
+    df: pd.DataFrame, positions: list[int], dtypes: list
+) -> tuple[dict[int, dict], np.ndarray]:
+    """Summarise non-numeric columns from plain-Python value counts, a block at a time."""
+    # Counting a column of Python objects is far cheaper than one pandas call per column
+    # on a wide frame, and still fast on a long one.
+    summaries: dict[int, dict] = {}
+    row_hash = np.zeros(len(df), dtype=np.uint64)
+    step = max(1, BLOCK_CELLS // max(len(df), 1))
+    for start in range(0, len(positions), step):
+        chunk = positions[start : start + step]
+        block = df.iloc[:, chunk].to_numpy(dtype=object)
+        missing = pd.isna(block)
+        for j, position in enumerate(chunk):
+            column = block[:, j]
+            summaries[position] = _summarise_other(column, column[~missing[:, j]], dtypes[position])
+            row_hash += _row_hashes(_object_hash(column), [position])
+    return summaries, row_hash
+
+
+def _summarise_other(column: np.ndarray, present: np.ndarray, dtype: Any) -> dict[str, Any]:
+    """Summarise one non-numeric column: kind, distinct values, and top values or range."""
+    counts = _count_values(present)
+    uniques = [value for value, _ in counts]
+    kind = kind_from_dtype(dtype) or kind_of_uniques(
+        uniques[:SAMPLE_SIZE], len(counts), len(present)
+    )
+    if kind == "numeric":
+        numbers = pd.to_numeric(pd.Series(column), errors="coerce")
+        return _summarise_numeric(numbers.to_numpy(dtype=float, na_value=np.nan).reshape(-1, 1))[0]
+    summary: dict[str, Any] = {"kind": kind, "n_unique": len(counts), "integral": False}
+    summary["counts"], summary["histogram"] = counts, None
+    if pd.api.types.is_datetime64_any_dtype(dtype) and len(present):
+        summary["stats"] = {
+            "min": _json_value(min(uniques)),
+            "max": _json_value(max(uniques)),
+            "mean": None,
+            "std": None,
+        }
+    else:
+        top = counts[:TOP_VALUES]
+        summary["stats"] = {"top": [{"value": _json_value(v), "count": n} for v, n in top]}
+    return summary
+
+
+def _count_values(present: np.ndarray) -> list[tuple[Any, int]]:
+    """Return (value, count) pairs, most frequent first."""
+    try:
+        return Counter(present.tolist()).most_common()
+    except TypeError:  # unhashable cells such as lists
+        return Counter(str(value) for value in present).most_common()
+
+
+def _object_hash(column: np.ndarray) -> np.ndarray:
+    # Factorising first pays off on long columns only; on short ones it is pure overhead.
+    categorize = len(column) > 1_000
+    try:
+        hashes = pd.util.hash_array(column, categorize=categorize)
+    except TypeError:  # unhashable cells such as lists
+        hashes = pd.util.hash_array(column.astype(str), categorize=categorize)
+    return hashes.reshape(-1, 1)
+
+
+def _column_id_like(df: pd.DataFrame, position: int, summary: dict, n_present: int) -> bool:
+    """Check id-likeness only where it is possible: whole numbers or text, nearly unique."""
+    if n_present < 2 or summary["n_unique"] < 0.95 * n_present:
+        return False
+    if summary["kind"] == "numeric" and not summary["integral"]:
+        return False
+    series = df.iloc[:, position]
+    return id_like(str(df.columns[position]), series.dropna(), summary["n_unique"])
+
+
+# ---------------------------------------------------------------- column warnings
+
+
+def _column_warnings(column: dict[str, Any], summary: dict, n_rows: int) -> list[Warning]:
+    """Return the quality warnings of one profiled column."""
+    name, n_missing, n_unique = column["name"], column["n_missing"], column["n_unique"]
+    if n_rows == 0:
+        return []
+    if n_missing == n_rows:
+        return [_warning(name, "all_missing", f"Column {name!r} has no values at all.")]
+    found = []
+    share = n_missing / n_rows
+    if share >= HIGH_MISSING_SHARE:
+        message = f"Column {name!r} is missing {share:.0%} of its values."
+        found.append(_warning(name, "high_missing", message))
+    if n_unique == 1:
+        message = f"Column {name!r} has a single value; it cannot help a model."
+        found.append(_warning(name, "constant_column", message))
+    if column["id_like"]:
+        message = (
+            f"Column {name!r} looks like an identifier (a different value on every row); "
+            "leave it out of the features."
+        )
+        found.append(_warning(name, "id_like", message, severity="info"))
+    elif column["kind"] == "categorical" and _high_cardinality(n_unique, n_rows - n_missing):
+        message = (
+            f"Column {name!r} has {n_unique:,} different categories; one-hot encoding it "
+            "makes many sparse features."
+        )
+        found.append(_warning(name, "high_cardinality", message))
+    mixed = _mixed_types(summary["counts"]) if "counts" in summary else None
+    if mixed:
+        found.append(_warning(name, "mixed_types", f"Column {name!r} mixes {mixed}."))
+    return found
+
+
+def _high_cardinality(n_unique: int, n_present: int) -> bool:
+    return n_unique > HIGH_CARDINALITY_LEVELS or (n_unique > 20 and n_unique > 0.5 * n_present)
+
+
+def _mixed_types(counts: list[tuple[Any, int]]) -> str | None:
+    """Describe a mix of kinds of value (from a column's value counts), or return None."""
+    uniques = [value for value, _ in counts[:SAMPLE_SIZE]]
+    types = {_type_name(v) for v in uniques}
+    if len(types) > 1:
+        return " and ".join(sorted(types)) + " values"
+    if types != {"text"}:
+        return None
+    weights = np.array([n for _, n in counts[:SAMPLE_SIZE]])
+    numeric = np.array([bool(NUMBER.match(str(v).strip())) for v in uniques])
+    share = float(weights[numeric].sum() / max(weights.sum(), 1))
+    if MIXED_NUMBER_SHARE <= share < 1:
+        examples = ", ".join(repr(uniques[i]) for i in np.flatnonzero(~numeric)[:3])
+        return f"numbers ({share:.0%} of values) with text such as {examples}"
+    return None
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "boolean"
+    if isinstance(value, (int, float, np.number)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__
+
+
+def _row_hashes(columns: np.ndarray, positions: list[int]) -> np.ndarray:
+    """Combine 64-bit column hashes (rows x columns) into one hash per row."""
+    # splitmix64 finaliser, then a different odd weight per column position; uint64 wraps.
+    z = columns ^ (columns >> np.uint64(30))
+    z = z * np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z = z * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    weights = (np.asarray(positions, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | 1
+    return (z * weights).sum(axis=1, dtype=np.uint64)
+
+
+def _float_bits(block: np.ndarray) -> np.ndarray:
+    """View floats as uint64 after making every NaN and zero the same bit pattern."""
+    block = np.where(np.isnan(block), np.nan, block) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return np.ascontiguousarray(block).view(np.uint64)
+
+
+def _duplicate_warnings(duplicates: int, n_rows: int) -> list[Warning]:
+    if not duplicates:
+        return []
+    message = f"{duplicates:,} of {n_rows:,} rows repeat an earlier row exactly."
+    return [_warning(None, "duplicate_rows", message)]
+
+
+# ---------------------------------------------------------------- target
+
+
+def infer_task(series: pd.Series) -> str:
+    """Return "classification" or "regression" for a target column."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return "classification"
+    values = series.dropna().to_numpy(dtype=float, na_value=np.nan)
+    if values.size == 0 or not np.all(np.mod(values, 1) == 0):
+        return "regression"
+    n_unique = len(np.unique(values))
+    few = n_unique <= 10 or n_unique <= 0.05 * values.size
+    if n_unique <= 2 or (n_unique <= CLASSIFICATION_MAX_CLASSES and few):
+        return "classification"
+    return "regression"
+
+
+def target_report(df: pd.DataFrame, target: str) -> dict[str, Any]:
+    """Check a target column: task, classes, missing values, imbalance and leakage."""
+    if target not in df.columns:
+        raise DataError(f"There is no column named {target!r} in the data.")
+    y = df[target]
+    task = infer_task(y)
+    found = _target_missing(y, target)
+    report: dict[str, Any] = {"task": task, "n_classes": None, "class_counts": None}
+    if task == "classification":
+        counts = y.value_counts(dropna=True)
+        report["n_classes"] = len(counts)
+        report["class_counts"] = {str(_json_value(k)): int(v) for k, v in counts.items()}
+        found += _class_warnings(counts, target)
+    found += _leakage_warnings(df, target, task)
+    report["warnings"] = found
+    return report
+
+
+def _target_missing(y: pd.Series, target: str) -> list[Warning]:
+    n_missing = int(y.isna().sum())
+    if n_missing == 0:
+        return []
+    if n_missing == len(y):
+        return [_warning(target, "target_missing", "The target has no values.", "error")]
+    message = (
+        f"{n_missing:,} rows ({n_missing / len(y):.0%}) have no target value; "
+        "they are left out of training."
+    )
+    return [_warning(target, "target_missing", message)]
+
+
+def _class_warnings(counts: pd.Series, target: str) -> list[Warning]:
+    """Warn about a single class, a rare class, and classes with too few rows."""
+    if len(counts) == 0:
+        return []
+    if len(counts) == 1:
+        message = "The target has a single class; a classifier needs at least two."
+        return [_warning(target, "single_class", message, "error")]
+    found = []
+    smallest, largest = counts.iloc[-1], counts.iloc[0]
+    if smallest < IMBALANCE_RATIO * largest:
+        message = (
+            f"The classes are imbalanced: {_json_value(counts.index[-1])!r} has {smallest:,} rows "
+            f"and {_json_value(counts.index[0])!r} has {largest:,}. Consider balanced metrics "
+            "or class weights."
+        )
+        found.append(_warning(target, "class_imbalance", message))
+    few = counts[counts < MIN_ROWS_PER_CLASS]
+    if len(few):
+        names = ", ".join(repr(_json_value(k)) for k in few.index[:5])
+        severity = "error" if few.min() < 2 else "warning"
+        message = (
+            f"{len(few)} classes have fewer than {MIN_ROWS_PER_CLASS} rows ({names}); "
+            "they cannot be split reliably for testing and cross-validation."
+        )
+        found.append(_warning(target, "too_few_per_class", message, severity))
+    return found
+
+
+def _leakage_warnings(df: pd.DataFrame, target: str, task: str) -> list[Warning]:
+    """Flag features that alone predict the target almost perfectly on held-out rows."""
+    rows = df[df[target].notna()]
+    if len(rows) < LEAKAGE_MIN_ROWS:
+        return []
+    rows = rows.sample(min(len(rows), LEAKAGE_SAMPLE_ROWS), random_state=0)
+    half = len(rows) // 2
+    if task == "classification":
+        y = pd.factorize(rows[target])[0]
+    else:
+        y = rows[target].to_numpy(dtype=float, na_value=np.nan)
+    found = []
+    for position, name in enumerate(rows.columns):
+        if name == target:
+            continue
+        codes = _bin_codes(rows.iloc[:, position], half)
+        score = _holdout_score(codes, y, half, task)
+        if score is not None and score >= LEAKAGE_SCORE:
+            message = (
+                f"Column {str(name)!r} predicts the target almost perfectly on its own "
+                f"(held-out score {score:.3f}); it may leak the answer. Drop it unless it is "
+                "known before the target is."
+            )
+            found.append(_warning(str(name), "target_leakage", message))
+    return found
+
+
+def _bin_codes(series: pd.Series, half: int) -> np.ndarray:
+    """Turn a feature into integer codes: its values, or quantile bins of the first half."""
+    values = _as_float(series)
+    if values is None or len(np.unique(values[~np.isnan(values)])) <= 2 * LEAKAGE_BINS:
+        codes = pd.factorize(series)[0]
+        return np.where(codes < 0, codes.max() + 1, codes)
+    train = values[:half][~np.isnan(values[:half])]
+    if train.size == 0:
+        return np.zeros(len(values), dtype=np.int64)
+    edges = np.unique(np.quantile(train, np.linspace(0, 1, LEAKAGE_BINS + 1)[1:-1]))
+    codes = np.searchsorted(edges, values, side="right")
+    return np.where(np.isnan(values), len(edges) + 1, codes)
+
+
+def _as_float(series: pd.Series) -> np.ndarray | None:
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return series.astype("int64").to_numpy(dtype=float) if not series.isna().any() else None
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    return None
+
+
+def _holdout_score(codes: np.ndarray, y: np.ndarray, half: int, task: str) -> float | None:
+    """Fit code -> target on the first half; score on the second (balanced accuracy or R²)."""
+    n_codes = int(codes.max()) + 1
+    train_codes, test_codes = codes[:half], codes[half:]
+    if task == "classification":
+        n_classes = int(y.max()) + 1
+        table = np.bincount(train_codes * n_classes + y[:half], minlength=n_codes * n_classes)
+        table = table.reshape(n_codes, n_classes)
+        fallback = np.bincount(y[:half], minlength=n_classes).argmax()
+        guess = np.where(table.sum(axis=1) > 0, table.argmax(axis=1), fallback)[test_codes]
+        truth = y[half:]
+        recalls = [np.mean(guess[truth == c] == c) for c in np.unique(truth)]
+        return float(np.mean(recalls))
+    sums = np.bincount(train_codes, weights=y[:half], minlength=n_codes)
+    counts = np.bincount(train_codes, minlength=n_codes)
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), y[:half].mean())
+    truth = y[half:]
+    total = np.sum((truth - truth.mean()) ** 2)
+    if total == 0:
+        return None
+    return float(1 - np.sum((truth - means[test_codes]) ** 2) / total)
+
+
+# ---------------------------------------------------------------- JSON helpers
+
+
+def _warning(column: str | None, code: str, message: str, severity: str = "warning") -> Warning:
+    return {"column": column, "code": code, "message": message, "severity": severity}
+
+
+def _number(value: Any) -> float | None:
+    """Return a plain float, or None for NaN and infinities (JSON has neither)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _json_value(value: Any) -> Any:
+    """Return a JSON-safe plain Python version of one cell value."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _number(value)
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, str):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
