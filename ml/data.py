@@ -212,7 +212,13 @@ def _rows(text: str, delimiter: str, *, limit: int) -> list[list[str]]:
             if len(rows) >= limit:
                 break
     except csv.Error as exc:
-        raise DataError(f"The file is not valid CSV text: {exc}.") from exc
+        # The csv module caps fields at 128 KiB; a few whole rows are enough to sniff.
+        if "field limit" not in str(exc):
+            raise DataError(f"The file is not valid CSV text: {exc}.") from exc
+        if not rows:
+            raise DataError(
+                "A header cell is longer than 128 KiB; this is not a CSV table."
+            ) from exc
     return rows
 
 
