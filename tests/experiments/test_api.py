@@ -49,7 +49,9 @@ def test_it_runs_a_decision_tree_to_succeeded_with_metrics_plots_and_history(
     assert png.status_code == 200
     assert png["Content-Type"] == "image/png"
     assert b"".join(png.streaming_content).startswith(b"\x89PNG")
+    assert data["model"] is not None  # registered in the model registry
     exp = Experiment.objects.get(pk=data["id"])
+    assert exp.registered_model.pk == data["model"]
     assert exp.score == pytest.approx(data["metrics"]["f1_macro"])
     assert exp.attempts == 1
 
