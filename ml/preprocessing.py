@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.impute import KNNImputer, SimpleImputer
+from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
@@ -163,7 +164,7 @@ def _date_parts(series: pd.Series) -> np.ndarray:
         dates = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
-    parts = [dates.dt.year, dates.dt.month, dates.dt.day, dates.dt.weekday, dates.dt.hour]
+    parts = [dates.dt.year, dates.dt.month, dates.dt.day, dates.dt.day_of_week, dates.dt.hour]
     return np.column_stack([p.to_numpy(dtype=float, na_value=np.nan) for p in parts])
 
 
@@ -275,7 +276,8 @@ def categorical_pipeline(cfg: PreprocessingConfig, *, random_state: int = 0) -> 
         )
     else:
         grouper = RareCategoryGrouper(cfg.min_frequency) if cfg.min_frequency else None
-        encoder = TargetEncoder(random_state=random_state)
+        # Cross-fitting folds keep each row's own target out of its encoding.
+        encoder = TargetEncoder(cv=KFold(5, shuffle=True, random_state=random_state))
     return Pipeline([(n, s) for n, s in (("strings", strings), ("rare", grouper),
                                          ("encode", encoder)) if s is not None])
 
