@@ -215,8 +215,9 @@ def _object_hash(column: np.ndarray) -> np.ndarray:
     categorize = len(column) > 1_000
     try:
         hashes = pd.util.hash_array(column, categorize=categorize)
-    except TypeError:  # unhashable cells such as lists
-        hashes = pd.util.hash_array(column.astype(str), categorize=categorize)
+    except (TypeError, ValueError):  # unhashable cells such as lists
+        as_text = np.array([str(value) for value in column], dtype=object)
+        hashes = pd.util.hash_array(as_text, categorize=categorize)
     return hashes.reshape(-1, 1)
 
 
@@ -410,27 +411,45 @@ def _leakage_warnings(df: pd.DataFrame, target: str, task: str) -> list[Warning]
         y = pd.factorize(rows[target])[0]
     else:
         y = rows[target].to_numpy(dtype=float, na_value=np.nan)
+    names, dtypes = [str(name) for name in rows.columns], list(rows.dtypes)
+    numeric = _numeric_positions(dtypes)
+    # One conversion for all numeric columns; a per-column lookup is slow on wide frames.
+    block = rows.iloc[:, numeric].to_numpy(dtype=float, na_value=np.nan)
+    floats = {position: block[:, j] for j, position in enumerate(numeric)}
     found = []
-    for position, name in enumerate(rows.columns):
-        if name == target:
+    for position, name in enumerate(names):
+        if name == str(target):
             continue
-        codes = _bin_codes(rows.iloc[:, position], half)
+        values = floats.get(position)
+        codes = _bin_codes(rows.iloc[:, position] if values is None else values, half)
+        if _is_identifier(rows, position, codes):
+            continue  # an id predicts nothing new; its own warning says so
         score = _holdout_score(codes, y, half, task)
         if score is not None and score >= LEAKAGE_SCORE:
             message = (
-                f"Column {str(name)!r} predicts the target almost perfectly on its own "
+                f"Column {name!r} predicts the target almost perfectly on its own "
                 f"(held-out score {score:.3f}); it may leak the answer. Drop it unless it is "
                 "known before the target is."
             )
-            found.append(_warning(str(name), "target_leakage", message))
+            found.append(_warning(name, "target_leakage", message))
     return found
 
 
-def _bin_codes(series: pd.Series, half: int) -> np.ndarray:
+def _is_identifier(rows: pd.DataFrame, position: int, codes: np.ndarray) -> bool:
+    """Check id-likeness only for columns whose sample is (nearly) all distinct."""
+    series = rows.iloc[:, position]
+    if pd.api.types.is_float_dtype(series.dtype) and len(np.unique(codes)) < 0.95 * len(codes):
+        return False
+    values = series.dropna()
+    n_unique = int(values.nunique())
+    return n_unique >= 0.95 * max(len(values), 1) and id_like(str(series.name), values, n_unique)
+
+
+def _bin_codes(column: pd.Series | np.ndarray, half: int) -> np.ndarray:
     """Turn a feature into integer codes: its values, or quantile bins of the first half."""
-    values = _as_float(series)
+    values = column if isinstance(column, np.ndarray) else _as_float(column)
     if values is None or len(np.unique(values[~np.isnan(values)])) <= 2 * LEAKAGE_BINS:
-        codes = pd.factorize(series)[0]
+        codes = pd.factorize(column)[0]
         return np.where(codes < 0, codes.max() + 1, codes)
     train = values[:half][~np.isnan(values[:half])]
     if train.size == 0:
@@ -441,11 +460,8 @@ def _bin_codes(series: pd.Series, half: int) -> np.ndarray:
 
 
 def _as_float(series: pd.Series) -> np.ndarray | None:
-    dtype = series.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return series.astype("int64").to_numpy(dtype=float) if not series.isna().any() else None
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-        return series.to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) and not series.isna().any():
+        return series.astype("int64").to_numpy(dtype=float)
     return None
 
 
