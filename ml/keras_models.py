@@ -15,6 +15,7 @@ Pickling stores the Keras model as `.keras` bytes and loads it back with `safe_m
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tempfile
@@ -43,6 +44,9 @@ def import_keras() -> Any:
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     import keras
 
+    # Each new model retraces its step function; TensorFlow warns about that on every fit
+    # after the fifth, which floods the logs of a tuning run.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     return keras
 
 
