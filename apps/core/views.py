@@ -17,13 +17,18 @@ AUDIT_PAGE_SIZE = 50
 # Verbs the apps record, offered in the filter even before they first happen.
 KNOWN_VERBS = (
     "dataset.upload",
+    "dataset.download",
+    "dataset.rename",
     "dataset.delete",
     "experiment.run",
     "experiment.cancel",
     "experiment.delete",
+    "model.register",
+    "model.rename",
     "model.download",
     "model.delete",
     "member.invite",
+    "member.remove",
 )
 
 
