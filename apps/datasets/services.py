@@ -9,6 +9,7 @@ import tempfile
 import threading
 import unicodedata
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -170,11 +171,19 @@ def _process(dataset: Dataset) -> None:
 
     with default_storage.open(dataset.file, "rb") as fh:
         df = read_csv(fh, limits=_limits())
+    _release_arrow_memory()
     _beat(dataset.pk)
-    profile = profile_dataframe(df)
-    _beat(dataset.pk)
-    parquet = _save_parquet(dataset, df)
+    # Parquet writing (pyarrow, outside the GIL) overlaps the profile (numpy/pandas).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        saving = pool.submit(_save_parquet, dataset, df)
+        try:
+            profile = profile_dataframe(df)
+        except BaseException:
+            storage_delete(_result_or_none(saving))
+            raise
+        parquet = saving.result()
     del df
+    _beat(dataset.pk)
     finished = _processing(dataset.pk).update(
         status=DatasetStatus.READY, error=None, parquet=parquet,
         n_rows=profile["n_rows"], n_columns=profile["n_columns"],
@@ -184,6 +193,20 @@ def _process(dataset: Dataset) -> None:
     )
     if not finished:  # deleted or failed by the sweeper meanwhile: leave nothing behind
         storage_delete(parquet)
+
+
+def _release_arrow_memory() -> None:
+    # pyarrow's allocator keeps freed parse buffers; hand them back before profiling.
+    import pyarrow
+
+    pyarrow.default_memory_pool().release_unused()
+
+
+def _result_or_none(future: Future[str]) -> str | None:
+    try:
+        return future.result()
+    except Exception:
+        return None
 
 
 def _column_summary(column: dict[str, Any]) -> dict[str, Any]:

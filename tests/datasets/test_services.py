@@ -110,14 +110,15 @@ def test_a_dataset_deleted_during_processing_leaves_no_parquet(workspace, monkey
                                                                 stored_files):
     dataset = _stored(workspace, b"a,b\n1,2\n")
     before = stored_files()
-    real = services._save_parquet
+    import ml.validation
 
-    def save_then_delete(ds, df):
-        name = real(ds, df)
-        Dataset.objects.filter(pk=ds.pk).delete()
-        return name
+    real = ml.validation.profile_dataframe
 
-    monkeypatch.setattr(services, "_save_parquet", save_then_delete)
+    def profile_then_delete(df):
+        Dataset.objects.filter(pk=dataset.pk).delete()  # deleted by a user meanwhile
+        return real(df)
+
+    monkeypatch.setattr(ml.validation, "profile_dataframe", profile_then_delete)
     dataset_process(dataset_id=dataset.pk)
     assert stored_files() == before
 
