@@ -415,14 +415,18 @@ def _leakage_warnings(df: pd.DataFrame, target: str, task: str) -> list[Warning]
     numeric = _numeric_positions(dtypes)
     # One conversion for all numeric columns; a per-column lookup is slow on wide frames.
     block = rows.iloc[:, numeric].to_numpy(dtype=float, na_value=np.nan)
-    floats = {position: block[:, j] for j, position in enumerate(numeric)}
+    edges = _block_edges(block, half)
+    floats = {position: j for j, position in enumerate(numeric)}
     found = []
     for position, name in enumerate(names):
         if name == str(target):
             continue
-        values = floats.get(position)
-        codes = _bin_codes(rows.iloc[:, position] if values is None else values, half)
-        if _is_identifier(rows, position, codes):
+        j = floats.get(position)
+        if j is None:
+            values, codes = None, _bin_codes(rows.iloc[:, position], half)
+        else:
+            values, codes = block[:, j], _numeric_codes(block[:, j], edges[j])
+        if _is_identifier(rows, position, values, codes):
             continue  # an id predicts nothing new; its own warning says so
         score = _holdout_score(codes, y, half, task)
         if score is not None and score >= LEAKAGE_SCORE:
@@ -435,28 +439,52 @@ def _leakage_warnings(df: pd.DataFrame, target: str, task: str) -> list[Warning]
     return found
 
 
-def _is_identifier(rows: pd.DataFrame, position: int, codes: np.ndarray) -> bool:
-    """Check id-likeness only for columns whose sample is (nearly) all distinct."""
-    series = rows.iloc[:, position]
-    if pd.api.types.is_float_dtype(series.dtype) and len(np.unique(codes)) < 0.95 * len(codes):
+def _is_identifier(
+    rows: pd.DataFrame, position: int, values: np.ndarray | None, codes: np.ndarray
+) -> bool:
+    """Check id-likeness only for whole-number or text columns whose sample is all distinct."""
+    if values is not None:
+        present = values[~np.isnan(values)]
+        if len(np.unique(present)) < 0.95 * len(present) or np.any(np.mod(present, 1)):
+            return False
+    elif len(np.unique(codes)) < 0.95 * len(codes):
         return False
-    values = series.dropna()
-    n_unique = int(values.nunique())
-    return n_unique >= 0.95 * max(len(values), 1) and id_like(str(series.name), values, n_unique)
+    series = rows.iloc[:, position].dropna()
+    n_unique = int(series.nunique())
+    return n_unique >= 0.95 * max(len(series), 1) and id_like(str(series.name), series, n_unique)
 
 
-def _bin_codes(column: pd.Series | np.ndarray, half: int) -> np.ndarray:
-    """Turn a feature into integer codes: its values, or quantile bins of the first half."""
-    values = column if isinstance(column, np.ndarray) else _as_float(column)
-    if values is None or len(np.unique(values[~np.isnan(values)])) <= 2 * LEAKAGE_BINS:
-        codes = pd.factorize(column)[0]
+def _block_edges(block: np.ndarray, half: int) -> list[np.ndarray | None]:
+    """Quantile bin edges from the first half, per column; None where values are few."""
+    ordered = np.sort(block, axis=0)
+    changes = np.ones(ordered.shape, dtype=bool)
+    changes[1:] = ordered[1:] != ordered[:-1]
+    n_unique = (changes & ~np.isnan(ordered)).sum(axis=0)
+    probabilities = np.linspace(0, 1, LEAKAGE_BINS + 1)[1:-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
+        quantiles = np.nanquantile(block[:half], probabilities, axis=0)
+    return [
+        None if n_unique[j] <= 2 * LEAKAGE_BINS else quantiles[:, j] for j in range(block.shape[1])
+    ]
+
+
+def _numeric_codes(values: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
+    """Code a numeric feature by its exact values when few, else by quantile bin."""
+    if edges is None or np.isnan(edges).any():
+        codes = pd.factorize(values)[0]
         return np.where(codes < 0, codes.max() + 1, codes)
-    train = values[:half][~np.isnan(values[:half])]
-    if train.size == 0:
-        return np.zeros(len(values), dtype=np.int64)
-    edges = np.unique(np.quantile(train, np.linspace(0, 1, LEAKAGE_BINS + 1)[1:-1]))
     codes = np.searchsorted(edges, values, side="right")
     return np.where(np.isnan(values), len(edges) + 1, codes)
+
+
+def _bin_codes(series: pd.Series, half: int) -> np.ndarray:
+    """Code a non-numeric feature: datetimes like numbers, anything else by its values."""
+    values = _as_float(series)
+    if values is not None:
+        return _numeric_codes(values, _block_edges(values.reshape(-1, 1), half)[0])
+    codes = pd.factorize(series)[0]
+    return np.where(codes < 0, codes.max() + 1, codes)
 
 
 def _as_float(series: pd.Series) -> np.ndarray | None:

@@ -282,3 +282,6 @@ def test_it_profiles_5000_columns_without_a_per_column_slowdown() -> None:
     report = profile_dataframe(wide)
     assert time.process_time() - start < 3
     assert len(report["columns"]) == 5_000
+    start = time.process_time()
+    target_report(wide, "p0")
+    assert time.process_time() - start < 3
