@@ -97,7 +97,13 @@ def compare_table(experiments: list[Experiment]) -> dict[str, Any]:
     for exp in experiments:
         values = [(exp.metrics or {}).get(n) for n in names]
         rows.append({"experiment": exp, "values": values})
-    return {"metrics": names, "rows": rows, "bars": _bars(names, rows)}
+    bars = _bars(names, rows)
+    by_metric = [
+        {"name": n, "cells": [{"value": r["values"][i], "pct": bars[n][j]}
+                              for j, r in enumerate(rows)]}
+        for i, n in enumerate(names)
+    ]
+    return {"metrics": names, "rows": rows, "by_metric": by_metric}
 
 
 def _bars(names: list[str], rows: list[dict[str, Any]]) -> dict[str, list[float]]:

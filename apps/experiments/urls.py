@@ -1,20 +1,17 @@
-"""Pages of experiments (placeholder until the app is built)."""
+"""Pages of experiments under /w/<slug>/experiments/."""
 
-from django.shortcuts import render
 from django.urls import path
 
-from apps.accounts.tenancy import workspace_view
+from apps.experiments import views
 
 app_name = "experiments"
 
-
-@workspace_view()
-def placeholder(request, **kwargs):
-    return render(request, "core/coming_soon.html", {"section": "experiments"})
-
-
 urlpatterns = [
-    path("", placeholder, name="list"),
-    path("new/", placeholder, name="create"),
-    path("<int:pk>/", placeholder, name="detail"),
+    path("", views.experiment_list_view, name="list"),
+    path("new/", views.experiment_create_view, name="create"),
+    path("new/fields/", views.experiment_form_fields_view, name="form_fields"),
+    path("<int:pk>/", views.experiment_detail_view, name="detail"),
+    path("<int:pk>/live/", views.experiment_live_view, name="live"),
+    path("<int:pk>/cancel/", views.experiment_cancel_view, name="cancel"),
+    path("<int:pk>/delete/", views.experiment_delete_view, name="delete"),
 ]

@@ -1,0 +1,243 @@
+"""Pages of experiments: list and compare, new experiment form, live detail page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django_htmx.http import HttpResponseStopPolling
+
+from apps.accounts.tenancy import workspace_view
+from apps.experiments import charts, exports, forms, selectors, services
+from apps.experiments.models import Status
+
+TEMPLATE_FORM = "experiments/create.html"
+
+
+# ---------------------------------------------------------------- list and compare
+
+
+@workspace_view()
+def experiment_list_view(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    dataset = params.get("dataset") if (params.get("dataset") or "").isdigit() else None
+    state = params.get("status") if params.get("status") in Status.values else None
+    ordering = params.get("ordering") if params.get("ordering") in selectors.ORDERINGS else None
+    experiments = list(selectors.experiment_list(
+        workspace=request.workspace, dataset=dataset, status=state, ordering=ordering)[:500])
+    chosen = {int(i) for i in params.getlist("compare") if i.isdigit()}
+    compared = [e for e in experiments if e.pk in chosen]
+    if params.get("export") == "csv":
+        response = HttpResponse(exports.compare_csv(compared or experiments),
+                                content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="experiments.csv"'
+        return response
+    from apps.datasets.selectors import dataset_list
+
+    return render(request, "experiments/list.html", {
+        "experiments": experiments, "datasets": dataset_list(workspace=request.workspace),
+        "statuses": Status.choices, "filters": {"dataset": dataset, "status": state,
+                                               "ordering": ordering},
+        "chosen": chosen, "compare": exports.compare_table(compared) if compared else None,
+    })
+
+
+# ---------------------------------------------------------------- the new experiment form
+
+
+def _algorithms(task: str | None) -> list[dict[str, Any]]:
+    from ml.algorithms import list_algorithms
+
+    catalogue = list_algorithms()
+    if task in ("classification", "regression"):
+        return [a for a in catalogue if a["task"] == task]
+    seen: dict[str, dict[str, Any]] = {}
+    for entry in catalogue:
+        seen.setdefault(entry["key"], entry)
+    return list(seen.values())
+
+
+def _target_info(dataset: Any, target: str) -> dict[str, Any] | None:
+    if dataset is None or not target:
+        return None
+    from apps.datasets.services import dataset_load_frame
+    from ml.errors import MLError
+    from ml.validation import target_report
+
+    try:
+        report = target_report(dataset_load_frame(dataset=dataset), target)
+    except MLError as exc:
+        return {"error": str(exc)}
+    counts = report.get("class_counts") or {}
+    total = sum(counts.values()) or 1
+    report["balance"] = [{"label": k, "count": v, "pct": round(100 * v / total, 1)}
+                         for k, v in list(counts.items())[:20]]
+    return report
+
+
+def _param_fields(algorithm: dict[str, Any] | None, values: dict[str, Any]) -> list[dict]:
+    if algorithm is None:
+        return []
+    fields = []
+    for name, spec in algorithm["params"].items():
+        value = values.get(name, spec.get("default"))
+        if isinstance(value, list) and spec["type"] != "list[str]":
+            value = ", ".join(str(v) for v in value)
+        fields.append({"name": name, "spec": spec, "value": value,
+                       "input": _input_kind(spec), "selected": value or []})
+    return fields
+
+
+def _input_kind(spec: dict[str, Any]) -> str:
+    if spec["type"] == "bool":
+        return "checkbox"
+    if spec.get("choices") and spec["type"] == "str":
+        return "select"
+    if spec.get("choices"):
+        return "multi"
+    return "number" if spec["type"] in ("int", "float") else "text"
+
+
+def _form_context(request: HttpRequest, body: dict[str, Any],
+                  errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    from apps.datasets.selectors import dataset_list_ready
+
+    datasets = list(dataset_list_ready(workspace=request.workspace))
+    dataset = next((d for d in datasets if str(d.pk) == str(body.get("dataset") or "")), None)
+    columns = [c["name"] for c in dataset.columns] if dataset else []
+    target = body.get("target") if body.get("target") in columns else ""
+    info = _target_info(dataset, target)
+    task = body.get("task") if body.get("task") in ("classification", "regression") else (
+        (info or {}).get("task"))
+    algorithms = _algorithms(task)
+    algorithm = next((a for a in algorithms if a["key"] == body.get("algorithm")), None)
+    features = body.get("features") or []
+    return {
+        "datasets": datasets, "dataset": dataset, "columns": columns, "target": target,
+        "info": info, "task": task, "algorithms": algorithms, "algorithm": algorithm,
+        "params": _param_fields(algorithm, body.get("params") or {}),
+        "features": features, "body": forms.initial_from_body(body), "errors": errors or {},
+        "preprocessing_fields": [
+            {"name": k, "choices": choices,
+             "value": (body.get("preprocessing") or {}).get(k, default)}
+            for k, (default, choices) in forms.PREPROCESSING.items()],
+        "tuning_methods": forms.TUNING_METHODS,
+    }
+
+
+def _body(request: HttpRequest, source: Any) -> dict[str, Any]:
+    """Read the form (GET for HTMX refreshes, POST for "Run") into an experiment body."""
+    from ml.algorithms import list_algorithms
+
+    catalogue = {(a["key"], a["task"]): a for a in list_algorithms()}
+    key, task = source.get("algorithm", ""), source.get("task", "")
+    spec = catalogue.get((key, task)) or next(
+        (a for (k, _), a in catalogue.items() if k == key), None)
+    return forms.body_from_post(source, spec["params"] if spec else {}, [])
+
+
+@workspace_view()
+def experiment_create_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        body = _body(request, request.POST)
+        try:
+            experiment = services.experiment_create(
+                workspace=request.workspace, user=request.user, data=body)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {
+                "non_field_errors": exc.messages}
+            context = _form_context(request, body, errors)
+            return render(request, TEMPLATE_FORM, context, status=400)
+        messages.success(request, f"“{experiment}” is queued.")
+        return redirect("experiments:detail", request.workspace.slug, experiment.pk)
+    body: dict[str, Any] = {"dataset": request.GET.get("dataset")}
+    if (request.GET.get("from") or "").isdigit():
+        source = selectors.experiment_get(workspace=request.workspace, pk=request.GET["from"])
+        body = services.experiment_rerun_body(experiment=source)
+    return render(request, TEMPLATE_FORM, _form_context(request, body))
+
+
+@workspace_view()
+def experiment_form_fields_view(request: HttpRequest) -> HttpResponse:
+    """Re-render the dataset-dependent part of the form (HTMX, on any change)."""
+    body = _body(request, request.GET)
+    body["features"] = request.GET.getlist("features")
+    return render(request, TEMPLATE_FORM + "#dynamic", _form_context(request, body))
+
+
+# ---------------------------------------------------------------- detail, live part, actions
+
+
+def _detail_context(request: HttpRequest, pk: int) -> dict[str, Any]:
+    experiment = selectors.experiment_get(workspace=request.workspace, pk=pk)
+    slug = request.workspace.slug
+    plots = [{"name": p["name"], "url": reverse("api-experiment-plot",
+                                                  args=[slug, experiment.pk, p["name"]])}
+             for p in experiment.plots or []]
+    importance = (experiment.feature_importance or [])[:20]
+    top = max((abs(float(f.get("importance") or 0)) for f in importance), default=0) or 1
+    return {
+        "experiment": experiment, "plots": plots,
+        "log": exports.visible_log(experiment, request.user),
+        "curve": charts.learning_curve(experiment.history or []),
+        "model_id": selectors.experiment_model_id(experiment),
+        "importance": [{**f, "pct": round(100 * abs(float(f.get("importance") or 0)) / top, 1)}
+                       for f in importance],
+        "leaderboard": _leaderboard(experiment.leaderboard or []),
+        "primary": exports.primary_metric(experiment),
+        "best_params": json.dumps(experiment.best_params or {}, indent=2),
+    }
+
+
+def _leaderboard(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    cells = [[json.dumps(r.get(c)) if isinstance(r.get(c), (dict, list)) else r.get(c)
+              for c in columns] for r in rows]
+    return {"columns": columns, "rows": cells}
+
+
+@workspace_view()
+def experiment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "experiments/detail.html", _detail_context(request, pk))
+
+
+@workspace_view()
+def experiment_live_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The polled part of the detail page; status 286 stops polling once the job ended."""
+    context = _detail_context(request, pk)
+    response = render(request, "experiments/detail.html#live", context)
+    if context["experiment"].is_ended:
+        stop = HttpResponseStopPolling(response.content)
+        stop["HX-Refresh"] = "true"  # reload once to show the results sections
+        return stop
+    return response
+
+
+@workspace_view()
+def experiment_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    experiment = selectors.experiment_get(workspace=request.workspace, pk=pk)
+    try:
+        services.experiment_cancel(experiment=experiment, user=request.user)
+        messages.success(request, "Cancelling the experiment.")
+    except services.ExperimentEnded as exc:
+        messages.warning(request, str(exc))
+    return redirect("experiments:detail", request.workspace.slug, pk)
+
+
+@workspace_view()
+def experiment_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    experiment = selectors.experiment_get(workspace=request.workspace, pk=pk)
+    services.experiment_delete(experiment=experiment, user=request.user)
+    messages.success(request, f"Deleted “{experiment}”.")
+    return redirect("experiments:list", request.workspace.slug)
