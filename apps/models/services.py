@@ -197,7 +197,8 @@ def model_predict_rows(*, model: Model, rows: Any) -> dict[str, Any]:
         ]})
     frame = rows_to_frame(rows, model.input_schema)
     bundle = bundle_cache.get(model)
-    return predict(bundle, frame, task=model.task, classes=model.classes)
+    # The frame is validated already: pass the bare pipeline so predict() doesn't redo it.
+    return predict(bundle.pipeline, frame, task=model.task, classes=model.classes)
 
 
 def csv_max_rows() -> int:
@@ -242,7 +243,7 @@ def predict_frame_columns(*, model: Model, features: Any) -> dict[str, list[Any]
     from ml.predict import predict
 
     bundle = bundle_cache.get(model)
-    answer = predict(bundle, features, task=model.task, classes=model.classes)
+    answer = predict(bundle.pipeline, features, task=model.task, classes=model.classes)
     columns: dict[str, list[Any]] = {"prediction": answer["predictions"]}
     if answer.get("probabilities") is not None and answer.get("classes"):
         for i, label in enumerate(answer["classes"]):
