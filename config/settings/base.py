@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -173,6 +174,9 @@ MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=500 * 1024 * 1024)
 # JSON bodies (prediction rows): 10,000 rows fit comfortably in 32 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=32 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+# Dataset parsing limits (the worker refuses files beyond them with a clear message).
+DATASET_MAX_COLUMNS = env.int("DATASET_MAX_COLUMNS", default=10_000)
+DATASET_MAX_FIELD_CHARS = env.int("DATASET_MAX_FIELD_CHARS", default=1_000_000)
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

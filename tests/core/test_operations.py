@@ -94,3 +94,21 @@ def test_workspace_files_are_deleted_with_the_prefix(workspace):
     assert name.startswith(workspace_prefix(workspace) + "/datasets/")
     storage_delete_prefix(workspace_prefix(workspace))
     assert not default_storage.exists(name)
+
+
+def test_an_oversized_body_is_413_before_csrf_reads_it(client_as, alice, settings):
+    settings.MAX_UPLOAD_BYTES = 1000
+    c = client_as(alice)
+    c.handler.enforce_csrf_checks = True
+    body = b"x" * 200_000
+    page = c.generic(
+        "POST", "/w/acme/models/", body, content_type="multipart/form-data; boundary=x"
+    )
+    assert page.status_code == 413 and "larger than the upload limit" in page.content.decode()
+    api = c.generic(
+        "POST",
+        "/api/v1/workspaces/acme/datasets/",
+        body,
+        content_type="multipart/form-data; boundary=x",
+    )
+    assert api.status_code == 413 and "upload limit" in api.json()["detail"]
