@@ -140,3 +140,13 @@ def test_members_rename_and_delete(
     assert Model.objects.get(pk=model.pk).name == "Houses"
     assert client.post(page(model, "delete/")).status_code == 302
     assert not Model.objects.filter(pk=model.pk).exists()
+
+
+def test_try_it_without_htmx_renders_a_full_page(
+    client_as: Any, alice: Any, register: Any, reg_result: Any
+) -> None:
+    model = register(reg_result)
+    response = client_as(alice).post(page(model, "try/"), {"f0": "80", "f1": "2"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" in html and "Prediction: <strong>" in html
