@@ -11,7 +11,8 @@ from apps.accounts.selectors import workspace_list_for_user
 
 def workspaces(request: HttpRequest) -> dict[str, Any]:
     """Add `user_memberships` (lazy) and the current workspace, if any."""
-    if not request.user.is_authenticated:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
         return {}
     return {
         "user_memberships": workspace_list_for_user(user=request.user),

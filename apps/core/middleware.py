@@ -33,6 +33,6 @@ class RequestSizeLimitMiddleware:
             message = str(UploadTooLarge().detail)
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": message}, status=413)
-            html = render_to_string("413.html", {"message": message}, request=request)
+            html = render_to_string("413.html", {"message": message})
             return HttpResponse(html, status=413)
         return self.get_response(request)
