@@ -55,7 +55,8 @@ def test_mlp_reaches_90_percent_on_scaled_digits_and_reports_each_epoch(digits: 
     model.fit(scaler.transform(X_train), y_train)
     elapsed = time.perf_counter() - started
     assert model.score(scaler.transform(X_test), y_test) >= 0.9
-    assert elapsed < 60  # a few seconds on an idle CPU; generous for a shared test box
+    # ~6 s on an idle 2-core box (Keras import included); the bound only catches a pathology.
+    assert elapsed < 120
     epochs = model.callback.epochs
     assert [e for e, _ in epochs] == list(range(1, len(epochs) + 1))
     assert len(epochs) == len(model.history_)
