@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import warnings
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,8 @@ LEAKAGE_BINS = 32
 # Numeric columns are summarised in blocks of about this many cells to bound memory.
 BLOCK_CELLS = 4_000_000
 SAMPLE_SIZE = 5_000
+# Columns at least this long are summarised one at a time from a sorted 1-D copy.
+LONG_COLUMN_ROWS = 50_000
 
 Warning = dict[str, Any]
 
@@ -89,9 +91,12 @@ def _numeric_positions(dtypes: list) -> list[int]:
 def _summarise_numeric_block(
     df: pd.DataFrame, positions: list[int]
 ) -> tuple[dict[int, dict], np.ndarray]:
-    """Summarise numeric columns a block at a time, and hash their rows on the way."""
+    """Summarise numeric columns, and hash their rows on the way."""
+    if len(df) >= LONG_COLUMN_ROWS:
+        return _summarise_long_columns(df, positions)
     summaries: dict[int, dict] = {}
     row_hash = np.zeros(len(df), dtype=np.uint64)
+    # Short columns go a block at a time: one numpy call per block, not per column.
     step = max(1, BLOCK_CELLS // max(len(df), 1))
     for start in range(0, len(positions), step):
         chunk = positions[start : start + step]
@@ -99,6 +104,78 @@ def _summarise_numeric_block(
         summaries.update(zip(chunk, _summarise_numeric(block), strict=True))
         row_hash += _row_hashes(_float_bits(block), chunk)
     return summaries, row_hash
+
+
+def _summarise_long_columns(
+    df: pd.DataFrame, positions: list[int]
+) -> tuple[dict[int, dict], np.ndarray]:
+    """Summarise long numeric columns one at a time, each from one sorted copy."""
+    summaries: dict[int, dict] = {}
+    row_hash = np.zeros(len(df), dtype=np.uint64)
+    for position in positions:
+        values = df.iloc[:, position].to_numpy(dtype=float, na_value=np.nan)
+        summaries[position] = _summarise_numbers(values)
+        row_hash += _row_hashes(_float_bits(values.reshape(-1, 1)), [position])
+    return summaries, row_hash
+
+
+def _summarise_numbers(values: np.ndarray) -> dict:
+    """Summarise one 1-D float column as _summarise_numeric does, from a single sort."""
+    if len(values) < LONG_COLUMN_ROWS:
+        return _summarise_numeric(values.reshape(-1, 1))[0]
+    ordered = np.sort(values)  # NaN sorts last, infinities just before and at the start
+    present = ordered[: np.searchsorted(ordered, np.nan)]
+    finite = present[
+        np.searchsorted(present, -np.inf, side="right") : np.searchsorted(present, np.inf)
+    ]
+    n_unique = 1 + int(np.count_nonzero(present[1:] != present[:-1])) if len(present) else 0
+    integral = len(finite) == len(present) and _all_whole(finite)
+    if len(finite):
+        low, high = float(finite[0]), float(finite[-1])
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values overflow to inf
+            mean = float(finite.mean())
+            std = float(finite.std(ddof=1)) if len(finite) > 1 else math.nan
+    else:
+        low = high = mean = std = math.nan
+    return {
+        "kind": "numeric",
+        "n_unique": n_unique,
+        "integral": bool(integral),
+        "stats": {
+            "min": _number(low),
+            "max": _number(high),
+            "mean": _number(mean),
+            "std": _number(std),
+        },
+        "histogram": _sorted_histogram(finite, n_unique),
+    }
+
+
+def _all_whole(values: np.ndarray) -> bool:
+    """Say whether every (finite) value is a whole number; a small slice usually decides."""
+    head = values[:1_000]
+    return bool(np.array_equal(head, np.floor(head)) and np.array_equal(values, np.floor(values)))
+
+
+def _sorted_histogram(finite: np.ndarray, n_unique: int) -> dict | None:
+    """Bin sorted finite values exactly as _histograms does, by binary search per bin."""
+    if not len(finite):
+        return None
+    low, high = float(finite[0]), float(finite[-1])
+    bins = int(np.clip(n_unique, 1, HISTOGRAM_BINS))
+    width = high - low if high > low else 1.0
+
+    def bin_of(value: float) -> int:
+        # The same float arithmetic as _histograms, so values on an edge land alike.
+        return min(math.floor((value - low) / width * bins), bins - 1)
+
+    # Bin numbers never decrease along sorted values, so each bin starts at a bisection.
+    starts = [bisect.bisect_left(finite, b, key=bin_of) for b in range(1, bins)]
+    bounds = [0, *starts, len(finite)]
+    counts = [bounds[i + 1] - bounds[i] for i in range(bins)]
+    steps = np.arange(HISTOGRAM_BINS + 1) / bins
+    edges = (low + (high - low) * np.minimum(steps, 1.0)).tolist()
+    return {"bins": edges[: bins + 1], "counts": counts}
 
 
 def _summarise_numeric(block: np.ndarray) -> list[dict]:
@@ -160,39 +237,46 @@ def _histograms(
 def _summarise_other_block(
     df: pd.DataFrame, positions: list[int], dtypes: list
 ) -> tuple[dict[int, dict], np.ndarray]:
-    """Summarise non-numeric columns from plain-Python value counts, a block at a time."""
-    # Counting a column of Python objects is far cheaper than one pandas call per column
-    # on a wide frame, and still fast on a long one.
+    """Summarise non-numeric columns from their factorised codes, and hash their rows."""
     summaries: dict[int, dict] = {}
     row_hash = np.zeros(len(df), dtype=np.uint64)
-    step = max(1, BLOCK_CELLS // max(len(df), 1))
-    for start in range(0, len(positions), step):
-        chunk = positions[start : start + step]
-        block = df.iloc[:, chunk].to_numpy(dtype=object)
-        missing = pd.isna(block)
-        for j, position in enumerate(chunk):
-            column = block[:, j]
-            summaries[position] = _summarise_other(column, column[~missing[:, j]], dtypes[position])
-            row_hash += _row_hashes(_object_hash(column), [position])
+    for position in positions:
+        series = df.iloc[:, position]
+        # Factorising works on the column's own storage (Arrow text stays Arrow): no Python
+        # object per cell, and the codes identify equal values exactly for the row hash.
+        codes, uniques = _factorize(series)
+        summaries[position] = _summarise_other(series, codes, uniques, dtypes[position])
+        row_hash += _row_hashes(codes.astype(np.uint64).reshape(-1, 1), [position])
     return summaries, row_hash
 
 
-def _summarise_other(column: np.ndarray, present: np.ndarray, dtype: Any) -> dict[str, Any]:
+def _factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """Return codes (-1 where missing) and distinct values in order of first appearance."""
+    try:
+        return pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # unhashable cells such as lists: count them by their text
+        missing = series.isna().to_numpy()
+        text = [None if gone else str(value) for value, gone in zip(series, missing, strict=True)]
+        return pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
+
+
+def _summarise_other(
+    series: pd.Series, codes: np.ndarray, uniques: Any, dtype: Any
+) -> dict[str, Any]:
     """Summarise one non-numeric column: kind, distinct values, and top values or range."""
-    counts = _count_values(present)
-    uniques = [value for value, _ in counts]
-    kind = kind_from_dtype(dtype) or kind_of_uniques(
-        uniques[:SAMPLE_SIZE], len(counts), len(present)
-    )
+    counts = _count_values(codes, uniques)
+    n_present, n_unique = int(np.count_nonzero(codes >= 0)), len(uniques)
+    values = [value for value, _ in counts]
+    kind = kind_from_dtype(dtype) or kind_of_uniques(values[:SAMPLE_SIZE], n_unique, n_present)
     if kind == "numeric":
-        numbers = pd.to_numeric(pd.Series(column), errors="coerce")
-        return _summarise_numeric(numbers.to_numpy(dtype=float, na_value=np.nan).reshape(-1, 1))[0]
-    summary: dict[str, Any] = {"kind": kind, "n_unique": len(counts), "integral": False}
+        numbers = pd.to_numeric(series, errors="coerce")
+        return _summarise_numbers(numbers.to_numpy(dtype=float, na_value=np.nan))
+    summary: dict[str, Any] = {"kind": kind, "n_unique": n_unique, "integral": False}
     summary["counts"], summary["histogram"] = counts, None
-    if pd.api.types.is_datetime64_any_dtype(dtype) and len(present):
+    if pd.api.types.is_datetime64_any_dtype(dtype) and n_present:
         summary["stats"] = {
-            "min": _json_value(min(uniques)),
-            "max": _json_value(max(uniques)),
+            "min": _json_value(uniques.min()),
+            "max": _json_value(uniques.max()),
             "mean": None,
             "std": None,
         }
@@ -202,23 +286,14 @@ def _summarise_other(column: np.ndarray, present: np.ndarray, dtype: Any) -> dic
     return summary
 
 
-def _count_values(present: np.ndarray) -> list[tuple[Any, int]]:
-    """Return (value, count) pairs, most frequent first."""
-    try:
-        return Counter(present.tolist()).most_common()
-    except TypeError:  # unhashable cells such as lists
-        return Counter(str(value) for value in present).most_common()
-
-
-def _object_hash(column: np.ndarray) -> np.ndarray:
-    # Factorising first pays off on long columns only; on short ones it is pure overhead.
-    categorize = len(column) > 1_000
-    try:
-        hashes = pd.util.hash_array(column, categorize=categorize)
-    except (TypeError, ValueError):  # unhashable cells such as lists
-        as_text = np.array([str(value) for value in column], dtype=object)
-        hashes = pd.util.hash_array(as_text, categorize=categorize)
-    return hashes.reshape(-1, 1)
+def _count_values(codes: np.ndarray, uniques: Any) -> list[tuple[Any, int]]:
+    """Return the SAMPLE_SIZE most frequent (value, count) pairs, most frequent first."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    # A stable sort keeps ties in order of first appearance, as Counter.most_common does.
+    order = np.argsort(-counts, kind="stable")[:SAMPLE_SIZE]
+    values = uniques.take(order)
+    values = values.tolist() if hasattr(values, "tolist") else list(values)
+    return list(zip(values, counts[order].tolist(), strict=True))
 
 
 def _column_id_like(df: pd.DataFrame, position: int, summary: dict, n_present: int) -> bool:

@@ -13,7 +13,14 @@ from sklearn.datasets import load_diabetes, load_iris
 
 from ml.data import read_csv
 from ml.errors import DataError
-from ml.validation import infer_task, profile_dataframe, target_report
+from ml.validation import (
+    LONG_COLUMN_ROWS,
+    _summarise_numbers,
+    _summarise_numeric,
+    infer_task,
+    profile_dataframe,
+    target_report,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -109,6 +116,74 @@ def test_it_profiles_a_frame_read_from_csv() -> None:
     kinds = [c["kind"] for c in report["columns"]]
     assert kinds == ["numeric", "numeric", "categorical", "datetime"]
     assert report["columns"][0]["id_like"] is True
+
+
+def test_it_keeps_ties_in_order_of_first_appearance_and_counts_lists_by_text() -> None:
+    df = pd.DataFrame(
+        {
+            "colour": pd.Series(["blue", "red", None, "red", "blue", "green"], dtype="str"),
+            "lists": [[1], [2], [1], None, [2], [1]],
+        }
+    )
+    colour, lists = profile_dataframe(df)["columns"]
+    assert colour["stats"]["top"] == [
+        {"value": "blue", "count": 2},
+        {"value": "red", "count": 2},
+        {"value": "green", "count": 1},
+    ]
+    assert (colour["n_unique"], colour["n_missing"]) == (3, 1)
+    assert lists["stats"]["top"] == [{"value": "[1]", "count": 3}, {"value": "[2]", "count": 2}]
+
+
+LONG = LONG_COLUMN_ROWS + 101
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.where(RNG.random(LONG) < 0.05, np.nan, RNG.normal(size=LONG)),
+        RNG.integers(1, 7, LONG).astype(float),
+        np.concatenate([RNG.normal(size=LONG - 3), [np.inf, -np.inf, np.nan]]),
+        np.tile(np.linspace(0, 1, 21), LONG // 21 + 1)[:LONG],  # values on the bin edges
+        np.round(RNG.random(LONG) * 2, 1),
+        np.full(LONG, 3.0),
+        np.full(LONG, np.nan),
+        np.concatenate([[2.5], np.full(LONG - 1, np.nan)]),
+    ],
+    ids=["normal", "dice", "infinities", "edges", "tenths", "constant", "empty", "one-value"],
+)
+def test_long_columns_get_the_same_summary_as_short_ones(values: np.ndarray) -> None:
+    long = _summarise_numbers(values)
+    block = _summarise_numeric(values.reshape(-1, 1))[0]
+    for key, value in block["stats"].items():  # None where there is no finite value
+        assert long["stats"][key] == (None if value is None else pytest.approx(value, rel=1e-9))
+    assert {k: v for k, v in long.items() if k != "stats"} == {
+        k: v for k, v in block.items() if k != "stats"
+    }
+
+
+def test_it_profiles_a_long_frame_exactly() -> None:
+    n = LONG
+    dice = np.arange(n) % 6 + 1.0
+    dice[::10] = np.nan
+    df = pd.DataFrame(
+        {
+            "dice": dice,
+            "plan": pd.Series(np.where(np.arange(n) % 4 == 0, "pro", "free"), dtype="str"),
+            "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) % 3, unit="D"),
+        }
+    )
+    report = as_json(profile_dataframe(df))
+    dice, plan, when = report["columns"]
+    assert dice["n_unique"] == 6 and dice["n_missing"] == len(range(0, n, 10))
+    assert dice["stats"]["min"] == 1.0 and dice["stats"]["max"] == 6.0
+    assert dice["histogram"]["counts"] == [int(np.sum(df["dice"] == v)) for v in range(1, 7)]
+    assert plan["stats"]["top"] == [
+        {"value": "free", "count": n - len(range(0, n, 4))},
+        {"value": "pro", "count": len(range(0, n, 4))},
+    ]
+    assert when["stats"]["max"] == "2024-01-03T00:00:00"
+    assert report["quality"]["duplicate_rows"] == n - len(df.drop_duplicates())
 
 
 # ---------------------------------------------------------------- each warning code
