@@ -106,6 +106,46 @@ def test_it_reads_quoted_newlines_across_parser_blocks() -> None:
     assert df["note"].iloc[-1] == "line one\nline two 59999"
 
 
+# With max_field_chars=1_000 the parser reads 1 MiB blocks; these bodies span several.
+MANY_ROWS = 200_000
+
+
+def test_it_reads_text_that_appears_in_a_number_column_after_the_first_block() -> None:
+    body = b"".join(b"%d,%d\n" % (i, i % 97) for i in range(MANY_ROWS))
+    df = read(b"id,weight\n" + body + b"%d,heavy\n" % MANY_ROWS, max_field_chars=1_000)
+    assert len(df) == MANY_ROWS + 1
+    assert df["weight"].iloc[[0, 1, -1]].tolist() == ["0", "1", "heavy"]
+    assert pd.api.types.is_integer_dtype(df["id"].dtype)
+
+
+def test_it_reads_values_in_a_column_that_is_empty_for_the_first_blocks() -> None:
+    body = b"".join(b"%d,\n" % i for i in range(MANY_ROWS))
+    df = read(b"id,late\n" + body + b"%d,2.5\n" % MANY_ROWS, max_field_chars=1_000)
+    assert df["late"].iloc[-1] == 2.5 and df["late"].isna().sum() == MANY_ROWS
+
+
+def test_it_reads_latin1_bytes_that_appear_only_after_the_first_block() -> None:
+    body = b"".join(b"%d,plain\n" % i for i in range(MANY_ROWS))
+    df = read(b"id,word\n" + body + "0,café\n".encode("latin-1"), max_field_chars=1_000)
+    assert len(df) == MANY_ROWS + 1 and df["word"].iloc[-1] == "café"
+
+
+def test_it_refuses_binary_bytes_hidden_after_the_first_block() -> None:
+    data = b"a,b\n" + b"1,2\n" * MANY_ROWS + b"3,\x00\x01\x02\x03\n"
+    assert "binary data" in refusal(data, max_field_chars=1_000)
+
+
+def test_it_reads_a_many_block_file_as_pandas_does() -> None:
+    rows = (f"{i},{i * 0.5},{'abc'[i % 3]},2024-01-{1 + i % 28:02d}\n" for i in range(MANY_ROWS))
+    data = ("n,x,letter,day\n" + "".join(rows)).encode()
+    df = read(data, max_field_chars=1_000)
+    expected = pd.read_csv(io.BytesIO(data), parse_dates=["day"])
+    assert len(df) == MANY_ROWS and df["letter"].iloc[-1] == expected["letter"].iloc[-1]
+    assert df["n"].tolist() == expected["n"].tolist()
+    assert df["x"].tolist() == expected["x"].tolist()
+    assert (df["day"] == expected["day"]).all()
+
+
 def test_it_reads_a_single_row() -> None:
     df = read(b"a,b\n1,2")
     assert df.shape == (1, 2)
