@@ -15,6 +15,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -437,18 +438,51 @@ def _check_frame(df: pd.DataFrame, limits: CsvLimits) -> pd.DataFrame:
     for position, dtype in enumerate(df.dtypes):
         if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
             continue
-        name = df.columns[position]
-        text = df.iloc[:, position].dropna().astype(str)
-        if text.empty:
-            continue
-        if text.str.len().max() > limits.max_field_chars:
+        too_long, has_nul = _text_problems(df.iloc[:, position], limits.max_field_chars)
+        if too_long:
             raise DataError(
-                f"A value in column {name!r} is longer than {limits.max_field_chars:,} "
-                "characters; that is not tabular data."
+                f"A value in column {df.columns[position]!r} is longer than "
+                f"{limits.max_field_chars:,} characters; that is not tabular data."
             )
-        if text.str.contains("\x00", regex=False).any():
+        if has_nul:
             raise _binary_error()
     return df
+
+
+def _text_problems(series: pd.Series, max_chars: int) -> tuple[bool, bool]:
+    """Say whether a text column has a value over max_chars, and one with a NUL character."""
+    values = pa.array(series.array) if hasattr(series.array, "__arrow_array__") else None
+    if values is None or not _plain_strings(values.type):  # Python objects
+        text = series.dropna().astype(str)
+        if text.empty:
+            return False, False
+        too_long = text.str.len().max() > max_chars
+        return bool(too_long), bool(text.str.contains("\x00", regex=False).any())
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    problems = [_chunk_problems(chunk, max_chars) for chunk in chunks]
+    return any(long for long, _ in problems), any(nul for _, nul in problems)
+
+
+def _plain_strings(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _chunk_problems(chunk: pa.Array, max_chars: int) -> tuple[bool, bool]:
+    """Check one Arrow string chunk from its offsets and bytes, without a per-value step."""
+    if len(chunk) == 0 or chunk.null_count == len(chunk):
+        return False, False
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    offsets = np.frombuffer(offsets_buffer, offset_type)
+    offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+    # A value's byte length bounds its length in characters; count characters only above it.
+    too_long = int(np.diff(offsets).max()) > max_chars and (
+        pc.max(pc.utf8_length(chunk)).as_py() > max_chars
+    )
+    if data_buffer is None or offsets[-1] == offsets[0]:
+        return bool(too_long), False
+    data = np.frombuffer(data_buffer, np.uint8)[offsets[0] : offsets[-1]]
+    return bool(too_long), bool(np.any(data == 0))
 
 
 # ---------------------------------------------------------------- parquet

@@ -288,6 +288,20 @@ def test_it_refuses_a_field_larger_than_the_parser_block() -> None:
     assert "longer than 10,000 characters" in message
 
 
+def test_it_counts_a_field_limit_in_characters_not_bytes() -> None:
+    df = read(b"a,b\n1," + "é".encode() * 900 + b"\n", max_field_chars=1_000)
+    assert df["b"].str.len().tolist() == [900]
+    assert "longer than 1,000" in refusal(
+        b"a,b\n1," + "é".encode() * 1_001 + b"\n", max_field_chars=1_000
+    )
+
+
+def test_it_refuses_a_nul_character_in_a_quoted_text_field_after_the_first_block() -> None:
+    body = b"".join(b'%d,"word %d"\n' % (i, i) for i in range(MANY_ROWS))
+    data = b"a,b\n" + body + b'0,"bad\x00word"\n'
+    assert "binary data" in refusal(data, max_field_chars=1_000)
+
+
 def test_it_refuses_more_rows_than_the_limit() -> None:
     assert "limit is 2" in refusal(b"a\n1\n2\n3\n", max_rows=2)
 
