@@ -376,13 +376,15 @@ def _type_name(value: Any) -> str:
 def _row_hashes(columns: np.ndarray, positions: list[int]) -> np.ndarray:
     """Combine 64-bit column hashes (rows x columns) into one hash per row."""
     # splitmix64 finaliser, then a different odd weight per column position; uint64 wraps.
-    z = columns ^ (columns >> np.uint64(30))
-    z = z * np.uint64(0xBF58476D1CE4E5B9)
+    # In-place steps: on long columns the temporaries cost more than the arithmetic.
+    z = columns >> np.uint64(30)
+    z ^= columns
+    z *= np.uint64(0xBF58476D1CE4E5B9)
     z ^= z >> np.uint64(27)
-    z = z * np.uint64(0x94D049BB133111EB)
+    z *= np.uint64(0x94D049BB133111EB)
     z ^= z >> np.uint64(31)
-    weights = (np.asarray(positions, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | 1
-    return (z * weights).sum(axis=1, dtype=np.uint64)
+    z *= (np.asarray(positions, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+    return z[:, 0] if z.shape[1] == 1 else z.sum(axis=1, dtype=np.uint64)
 
 
 def _n_distinct(hashes: np.ndarray) -> int:
@@ -395,7 +397,8 @@ def _n_distinct(hashes: np.ndarray) -> int:
 
 def _float_bits(block: np.ndarray) -> np.ndarray:
     """View floats as uint64 after making every NaN and zero the same bit pattern."""
-    block = np.where(np.isnan(block), np.nan, block) + 0.0  # + 0.0 turns -0.0 into 0.0
+    block = block + 0.0  # a copy, in which -0.0 has become 0.0
+    block[np.isnan(block)] = np.nan
     return np.ascontiguousarray(block).view(np.uint64)
 
 
