@@ -72,6 +72,15 @@ class ExperimentOutputSerializer(serializers.ModelSerializer):
         return exports.visible_log(obj, getattr(request, "user", None))
 
 
+class ExperimentPageSerializer(serializers.Serializer):
+    """A page of experiments, the DRF way (for the schema)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ExperimentOutputSerializer(many=True)
+
+
 class ExperimentInputSerializer(serializers.Serializer):
     """Documents the body; the service validates it against the dataset and the engine."""
 
@@ -114,13 +123,16 @@ class _ExperimentApi(WorkspaceScopedMixin, APIView):
 
 class ExperimentListApi(_ExperimentApi):
     @extend_schema(
+        operation_id="v1_workspaces_experiments_list",
         parameters=[
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200."),
             OpenApiParameter("dataset", int, description="Only experiments on this dataset."),
             OpenApiParameter("status", str, enum=[s.value for s in Status]),
             OpenApiParameter("ordering", str, enum=list(selectors.ORDERINGS),
                              description="-score: best first, experiments without a score last."),
         ],
-        responses=ExperimentOutputSerializer(many=True),
+        responses=ExperimentPageSerializer,
     )
     def get(self, request: Request, slug: str) -> Response:
         params = request.query_params
