@@ -238,6 +238,19 @@ else:
     Q_CLUSTER["orm"] = "default"
 Q_CLUSTER["sync"] = env.bool("Q_SYNC", default=False)
 
+# Experiments: a running job writes a heartbeat every EXPERIMENT_HEARTBEAT_S; the sweeper fails
+# it after EXPERIMENT_STALE_AFTER_S without one (worker killed or out of memory), and a job
+# redelivered more than EXPERIMENT_MAX_ATTEMPTS times is failed instead of run again.
+EXPERIMENT_HEARTBEAT_S = env.int("EXPERIMENT_HEARTBEAT_S", default=10)
+EXPERIMENT_STALE_AFTER_S = env.int("EXPERIMENT_STALE_AFTER_S", default=120)
+EXPERIMENT_MAX_ATTEMPTS = env.int("EXPERIMENT_MAX_ATTEMPTS", default=2)
+# OpenMP/BLAS threads per training job: workers side by side must not oversubscribe the cores.
+EXPERIMENT_THREADS = env.int("EXPERIMENT_THREADS", default=1)
+# A job still queued after this long (a lost Redis delivery) is failed by the sweeper.
+EXPERIMENT_QUEUE_TIMEOUT_S = env.int("EXPERIMENT_QUEUE_TIMEOUT_S", default=86400)
+DATASET_STALE_S = env.int("DATASET_STALE_S", default=900)
+MODEL_CACHE_SIZE = env.int("MODEL_CACHE_SIZE", default=16)
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Security ---------------------------------------------------------------------------------
