@@ -235,12 +235,12 @@ def read_results(page: Any, seen: list[dict[str, Any]]) -> str:
     )
     accuracy = page.locator(".card", has_text="accuracy").first.locator(".num").inner_text()
     assert float(accuracy) > 0.8, accuracy
+    screenshot(page, "experiment-finished")
     matrix = page.locator("img[alt^='confusion_matrix']").first
-    matrix.scroll_into_view_if_needed()
+    matrix.scroll_into_view_if_needed()  # the plots load lazily
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=matrix.element_handle()
     )
-    screenshot(page, "experiment-finished")
     link = page.get_by_role("link", name="Registered model")
     url = link.get_attribute("href")
     assert url
@@ -326,3 +326,31 @@ def test_a_new_user_uploads_trains_predicts_and_shares(
     viewer_page = new_page()
     check_viewer_cannot_write(viewer_page, slug, dataset_url)
     clock.lap("shared")
+
+
+def test_a_keras_mlp_draws_its_learning_curve_live(
+    page: Any, worker: Any, tmp_path: Path
+) -> None:
+    clock = Clock()
+    signup(page, "kim")
+    dataset_url = upload_dataset(page, write_iris_csv(tmp_path))
+    clock.lap("uploaded and processed")
+    epochs = 12
+    # Batches of one make each epoch last long enough (~0.3 s) for the 1 s polling to see the
+    # curve grow; a patience above the epoch count keeps the validation curve without stopping.
+    configure_experiment(
+        page, dataset_url, algorithm="mlp", cv_folds=0,
+        params={"epochs": str(epochs), "batch_size": "1", "early_stopping_patience": "50"},
+    )
+    seen = watch_experiment(page, timeout_s=170)
+    clock.lap(f"trained ({len(seen)} polls)")
+
+    lengths = [max(s["points"]) for s in seen if s["status"] == "running" and s["points"]]
+    grew = sorted(set(lengths))
+    assert len(grew) >= 2, f"the learning curve did not grow between polls: {lengths}"
+    final = probe(page, LIVE_PROBE)
+    assert final["points"] == [epochs, epochs], final  # loss and val_loss, one point per epoch
+    caption = page.locator("#live figure figcaption").inner_text()
+    assert "loss" in caption and "val_loss" in caption and f"{epochs} epochs" in caption
+    page.locator("#live").scroll_into_view_if_needed()
+    screenshot(page, "experiment-learning-curve")
