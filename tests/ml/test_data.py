@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from ml.data import (
@@ -345,6 +346,29 @@ def test_it_round_trips_a_frame_through_parquet() -> None:
     back = read_parquet(buffer)
     pd.testing.assert_frame_equal(back, df, check_dtype=False)
     assert back["s"].isna().tolist() == [False, True]
+
+
+def test_it_writes_parquet_with_dictionaries_for_all_but_float_columns() -> None:
+    n = 1_000
+    df = pd.DataFrame(
+        {
+            "x": np.where(np.arange(n) % 7 == 0, np.nan, np.linspace(0, 1, n)),
+            "age": np.arange(n) % 60,
+            "city": pd.Series(np.where(np.arange(n) % 3 == 0, "Oslo", "Lima"), dtype="str"),
+            "flag": np.arange(n) % 2 == 0,
+            7: pd.date_range("2024-01-01", periods=n, freq="h"),
+        }
+    )
+    buffer = io.BytesIO()
+    write_parquet(df, buffer)
+    buffer.seek(0)
+    pd.testing.assert_frame_equal(read_parquet(buffer), df.rename(columns=str), check_dtype=False)
+    row_group = pq.ParquetFile(buffer).metadata.row_group(0)
+    encodings = {
+        row_group.column(i).path_in_schema: row_group.column(i).encodings for i in range(5)
+    }
+    assert not any("DICTIONARY" in e for e in encodings["x"])
+    assert all(any("DICTIONARY" in e for e in encodings[name]) for name in ("age", "city", "7"))
 
 
 def test_it_refuses_a_damaged_parquet_file() -> None:
