@@ -45,10 +45,11 @@ def profile_dataframe(df: pd.DataFrame) -> dict[str, Any]:
     names, dtypes = [str(name) for name in df.columns], list(df.dtypes)
     numeric = _numeric_positions(dtypes)
     summaries, row_hash = _summarise_numeric_block(df, numeric)
+    # A column with a different value on every row rules out duplicate rows: skip hashing.
+    if row_hash is None and not _has_distinct_column(summaries, n_rows):
+        row_hash = _numeric_row_hash(df, numeric)
     others = sorted(set(range(len(names))) - set(numeric))
-    other_summaries, other_hash = _summarise_other_block(df, others, dtypes)
-    summaries.update(other_summaries)
-    row_hash += other_hash
+    summaries.update(_summarise_other_block(df, others, dtypes, row_hash))
     columns, column_warnings = [], []
     for position, name in enumerate(names):
         summary = summaries[position]
@@ -65,8 +66,7 @@ def profile_dataframe(df: pd.DataFrame) -> dict[str, Any]:
         }
         columns.append(column)
         column_warnings += _column_warnings(column, summary, n_rows)
-    # Exact duplicates share a row hash; comparing hashes avoids comparing rows pairwise.
-    duplicates = n_rows - _n_distinct(row_hash) if df.shape[1] else 0
+    duplicates = _count_duplicates(summaries, row_hash, n_rows)
     return {
         "n_rows": n_rows,
         "n_columns": df.shape[1],
@@ -90,10 +90,10 @@ def _numeric_positions(dtypes: list) -> list[int]:
 
 def _summarise_numeric_block(
     df: pd.DataFrame, positions: list[int]
-) -> tuple[dict[int, dict], np.ndarray]:
-    """Summarise numeric columns, and hash their rows on the way."""
+) -> tuple[dict[int, dict], np.ndarray | None]:
+    """Summarise numeric columns; hash their rows on the way unless they are long."""
     if len(df) >= LONG_COLUMN_ROWS:
-        return _summarise_long_columns(df, positions)
+        return _summarise_long_columns(df, positions), None
     summaries: dict[int, dict] = {}
     row_hash = np.zeros(len(df), dtype=np.uint64)
     # Short columns go a block at a time: one numpy call per block, not per column.
@@ -106,17 +106,34 @@ def _summarise_numeric_block(
     return summaries, row_hash
 
 
-def _summarise_long_columns(
-    df: pd.DataFrame, positions: list[int]
-) -> tuple[dict[int, dict], np.ndarray]:
+def _summarise_long_columns(df: pd.DataFrame, positions: list[int]) -> dict[int, dict]:
     """Summarise long numeric columns one at a time, each from one sorted copy."""
-    summaries: dict[int, dict] = {}
+    return {
+        position: _summarise_numbers(df.iloc[:, position].to_numpy(dtype=float, na_value=np.nan))
+        for position in positions
+    }
+
+
+def _numeric_row_hash(df: pd.DataFrame, positions: list[int]) -> np.ndarray:
+    """Hash the rows of long numeric columns, one column at a time."""
     row_hash = np.zeros(len(df), dtype=np.uint64)
     for position in positions:
         values = df.iloc[:, position].to_numpy(dtype=float, na_value=np.nan)
-        summaries[position] = _summarise_numbers(values)
         row_hash += _row_hashes(_float_bits(values.reshape(-1, 1)), [position])
-    return summaries, row_hash
+    return row_hash
+
+
+def _has_distinct_column(summaries: dict[int, dict], n_rows: int) -> bool:
+    return n_rows > 0 and any(summary["n_unique"] == n_rows for summary in summaries.values())
+
+
+def _count_duplicates(summaries: dict[int, dict], row_hash: np.ndarray | None, n_rows: int) -> int:
+    """Count rows that repeat an earlier row exactly."""
+    if not summaries or _has_distinct_column(summaries, n_rows):
+        return 0
+    assert row_hash is not None  # hashed whenever no column was all distinct
+    # Exact duplicates share a row hash; comparing hashes avoids comparing rows pairwise.
+    return n_rows - _n_distinct(row_hash)
 
 
 def _summarise_numbers(values: np.ndarray) -> dict:
@@ -235,19 +252,19 @@ def _histograms(
 
 
 def _summarise_other_block(
-    df: pd.DataFrame, positions: list[int], dtypes: list
-) -> tuple[dict[int, dict], np.ndarray]:
-    """Summarise non-numeric columns from their factorised codes, and hash their rows."""
+    df: pd.DataFrame, positions: list[int], dtypes: list, row_hash: np.ndarray | None
+) -> dict[int, dict]:
+    """Summarise non-numeric columns from their factorised codes; add to row_hash if given."""
     summaries: dict[int, dict] = {}
-    row_hash = np.zeros(len(df), dtype=np.uint64)
     for position in positions:
         series = df.iloc[:, position]
         # Factorising works on the column's own storage (Arrow text stays Arrow): no Python
         # object per cell, and the codes identify equal values exactly for the row hash.
         codes, uniques = _factorize(series)
         summaries[position] = _summarise_other(series, codes, uniques, dtypes[position])
-        row_hash += _row_hashes(codes.astype(np.uint64).reshape(-1, 1), [position])
-    return summaries, row_hash
+        if row_hash is not None:
+            row_hash += _row_hashes(codes.astype(np.uint64).reshape(-1, 1), [position])
+    return summaries
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, Any]:

@@ -186,6 +186,14 @@ def test_it_profiles_a_long_frame_exactly() -> None:
     assert report["quality"]["duplicate_rows"] == n - len(df.drop_duplicates())
 
 
+def test_it_counts_duplicates_of_a_long_frame_across_numeric_and_text_columns() -> None:
+    i = np.arange(LONG)
+    df = pd.DataFrame({"a": i % 10, "t": pd.Series((i % 7).astype(str), dtype="str")})
+    assert profile_dataframe(df)["quality"]["duplicate_rows"] == LONG - 70
+    df["code"] = pd.Series([f"C{j}" for j in i], dtype="str")  # every row now differs
+    assert profile_dataframe(df)["quality"]["duplicate_rows"] == 0
+
+
 # ---------------------------------------------------------------- each warning code
 
 
