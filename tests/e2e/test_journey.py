@@ -42,6 +42,7 @@ def sample(page: Any, script: str, *, until: str, timeout_s: float = 120) -> lis
     while time.monotonic() < deadline:
         seen.append(page.evaluate(script))
         if page.evaluate(until):
+            seen.append(page.evaluate(script))  # the page may have changed since the probe
             return seen
         page.wait_for_timeout(200)
     raise AssertionError(f"Still waiting for {until!r} after {timeout_s} s; saw {seen[-5:]}")
@@ -130,7 +131,9 @@ def invite_viewer(page: Any, slug: str) -> None:
     screenshot(page, "members")
 
 
-def check_viewer_cannot_write(page: Any, slug: str, dataset_url: str) -> None:
+def check_viewer_cannot_write(
+    page: Any, slug: str, dataset_url: str, experiment_url: str, model_url: str
+) -> None:
     """As the viewer: pages open, writing controls are absent, a forged write is refused."""
     login(page, VIEWER, f"pw-{VIEWER}")
     page.goto(f"/w/{slug}/")
@@ -147,6 +150,18 @@ def check_viewer_cannot_write(page: Any, slug: str, dataset_url: str) -> None:
     for name in ("Train a model", "Delete", "Rename"):
         assert control(page, name).count() == 0, name
 
+    page.goto(f"/w/{slug}/experiments/")
+    assert control(page, "New experiment").count() == 0
+    page.goto(experiment_url)
+    assert page.locator("#live .badge").inner_text() == "succeeded"
+    for name in ("Cancel", "Delete", "Run again with changes"):
+        assert control(page, name).count() == 0, name
+
+    page.goto(model_url)
+    assert control(page, "Download model").count() == 1  # reading is allowed
+    for name in ("Delete model", "Save"):
+        assert control(page, name).count() == 0, name
+
     page.goto(f"/w/{slug}/members/")
     assert control(page, "Add member").count() == 0
     assert control(page, "Remove").count() == 0
@@ -160,6 +175,10 @@ def check_viewer_cannot_write(page: Any, slug: str, dataset_url: str) -> None:
         f"/w/{slug}/members/", headers=headers, form={"identifier": USER, "role": "viewer"}
     )
     assert response.status == 403, response.status
+    response = page.request.post(f"{experiment_url}delete/", headers=headers, form={})
+    assert response.status == 403, response.status
+    # The viewer's own audit log is not theirs to read either.
+    assert page.request.get(f"/w/{slug}/audit/").status == 403
 
 
 def configure_experiment(page: Any, dataset_url: str, *, algorithm: str,
@@ -312,6 +331,7 @@ def test_a_new_user_uploads_trains_predicts_and_shares(
     clock.lap("configured")
     seen = watch_experiment(page, shot="experiment-running")
     clock.lap(f"trained ({len(seen)} polls)")
+    experiment_url = page.url
     model_url = read_results(page, seen)
     use_the_model(page, model_url, tmp_path)
     clock.lap("used the model")
@@ -324,7 +344,7 @@ def test_a_new_user_uploads_trains_predicts_and_shares(
     check_audit_log(page, slug)
 
     viewer_page = new_page()
-    check_viewer_cannot_write(viewer_page, slug, dataset_url)
+    check_viewer_cannot_write(viewer_page, slug, dataset_url, experiment_url, model_url)
     clock.lap("shared")
 
 
