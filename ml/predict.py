@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
 
 from ml.errors import SchemaError
 
@@ -74,7 +77,9 @@ def predict(
     classes = classes if classes is not None else metadata.get("classes")
     if metadata.get("input_schema"):
         df = validate_frame(df, metadata["input_schema"])
-    predictions = np.asarray(pipeline.predict(df))
+    # One pass through the preprocessing serves both predict and predict_proba.
+    final, features = _final_and_features(pipeline, df)
+    predictions = np.asarray(final_predict(final, features))
     if task != "classification":
         return {"predictions": to_json_safe(predictions.astype(np.float64)),
                 "probabilities": None, "classes": None}
@@ -84,12 +89,157 @@ def predict(
         predictions = np.asarray(labels, dtype=object)[predictions.astype(np.int64)]
     probabilities = None
     if hasattr(pipeline, "predict_proba"):
-        probabilities = np.asarray(pipeline.predict_proba(df), dtype=np.float64)
+        probabilities = np.asarray(final_predict_proba(final, features), dtype=np.float64)
         if order is not None:
             probabilities = probabilities[:, order]
     return {"predictions": to_json_safe(predictions),
             "probabilities": to_json_safe(probabilities),
             "classes": to_json_safe(labels)}
+
+
+# --- fast predictions -----------------------------------------------------------------------
+#
+# scikit-learn re-validates its input at every step of a pipeline (feature names, dtypes,
+# finiteness, parameter checks) and runs a forest's trees through joblib one task per tree.
+# On one row that overhead is most of the time (tens of ms). The functions below walk the
+# same fitted steps with the same arithmetic, so results are identical; anything they do not
+# recognise goes through scikit-learn's own methods.
+
+
+def transform_features(pipeline: Any, X: Any) -> Any:
+    """Run X through every step of a fitted pipeline but the last, as Pipeline.predict does."""
+    if not isinstance(pipeline, Pipeline):
+        return X
+    return _run_steps(pipeline.steps[:-1], X)
+
+
+def _run_steps(steps: list[tuple[str, Any]], X: Any) -> Any:
+    for _name, step in steps:
+        if step is not None and not (isinstance(step, str) and step == "passthrough"):
+            X = _transform(step, X)
+    return X
+
+
+def final_predict(final: Any, X: Any) -> Any:
+    """Return final.predict(X), taking the fast path for single-output forests."""
+    if _is_forest(final) and (features := _forest_input(final, X)) is not None:
+        if hasattr(final, "classes_"):
+            proba = _forest_average(final, features, proba=True)
+            return final.classes_.take(np.argmax(proba, axis=1), axis=0)
+        return _forest_average(final, features, proba=False)
+    return final.predict(X)
+
+
+def final_predict_proba(final: Any, X: Any) -> Any:
+    """Return final.predict_proba(X), taking the fast path for single-output forests."""
+    if _is_forest(final) and hasattr(final, "classes_") and (
+            features := _forest_input(final, X)) is not None:
+        return _forest_average(final, features, proba=True)
+    return final.predict_proba(X)
+
+
+def _final_and_features(pipeline: Any, X: Any) -> tuple[Any, Any]:
+    if isinstance(pipeline, Pipeline):
+        return pipeline.steps[-1][1], transform_features(pipeline, X)
+    return pipeline, X
+
+
+def _transform(step: Any, X: Any) -> Any:
+    if isinstance(step, Pipeline):
+        return _run_steps(step.steps, X) if _default_output(step) else step.transform(X)
+    if isinstance(step, ColumnTransformer):
+        blocks = _column_blocks(step, X)
+        return step.transform(X) if blocks is None else np.hstack(blocks)
+    return step.transform(X)
+
+
+def _default_output(estimator: Any) -> bool:
+    """Tell whether estimator returns numpy arrays (not set_output pandas/polars)."""
+    from sklearn import get_config
+
+    configured = getattr(estimator, "_sklearn_output_config", {}).get("transform", "default")
+    return configured == "default" and get_config()["transform_output"] == "default"
+
+
+def _column_blocks(ct: ColumnTransformer, X: Any) -> list[np.ndarray] | None:
+    """Return each fitted part's dense output for a DataFrame, or None to use ct.transform."""
+    if not (isinstance(X, pd.DataFrame) and hasattr(ct, "transformers_")
+            and not getattr(ct, "sparse_output_", True) and _default_output(ct)
+            and hasattr(ct, "feature_names_in_")):
+        return None
+    blocks = []
+    for _name, transformer, columns in ct.transformers_:
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            return None
+        if not columns:
+            continue
+        if isinstance(transformer, str) or not set(columns) <= set(X.columns):
+            return None  # passthrough parts and missing columns: let scikit-learn handle them
+        block = _transform(transformer, _select(X, columns))
+        if not isinstance(block, np.ndarray) or block.ndim != 2:
+            return None
+        blocks.append(block)
+    return blocks or None
+
+
+def _select(X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return X[columns]; built from the columns, it is ~10x cheaper than X[list] on one row."""
+    if X.columns.is_unique:
+        return pd.DataFrame({c: X[c] for c in columns}, index=X.index, copy=False)
+    return X[columns]
+
+
+def _is_forest(estimator: Any) -> bool:
+    from sklearn.ensemble._forest import ForestClassifier, ForestRegressor
+
+    return isinstance(estimator, ForestClassifier | ForestRegressor) and getattr(
+        estimator, "n_outputs_", 0) == 1 and hasattr(estimator, "estimators_")
+
+
+def _forest_input(forest: Any, X: Any) -> np.ndarray | None:
+    """Return X as the float32 array the trees read, or None where scikit-learn must check it."""
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind != "f":
+        return None
+    if X.shape[1] != forest.n_features_in_ or hasattr(forest, "feature_names_in_"):
+        return None
+    features = np.ascontiguousarray(X, dtype=np.float32)
+    # Missing or out-of-range values take scikit-learn's path, which checks them.
+    return features if np.isfinite(features).all() else None
+
+
+def _forest_average(forest: Any, X: np.ndarray, *, proba: bool) -> np.ndarray:
+    """Average the trees' outputs in order, exactly as the forest's sequential path does."""
+    width = forest.n_classes_ if proba else None
+    total = np.zeros((X.shape[0], width) if proba else X.shape[0], dtype=np.float64)
+    for tree in forest.estimators_:
+        total += tree.predict_proba(X, check_input=False) if proba else tree.predict(
+            X, check_input=False)
+    total /= len(forest.estimators_)
+    return total
+
+
+def _final_has(method: str) -> Any:
+    return lambda pipeline: hasattr(pipeline._final_estimator, method)
+
+
+class EnginePipeline(Pipeline):
+    """A Pipeline whose predictions skip scikit-learn's per-call checks; same results."""
+
+    @available_if(_final_has("predict"))
+    def predict(self, X: Any, **params: Any) -> Any:
+        """Predict X (fast path unless routed params are given)."""
+        if params:
+            return super().predict(X, **params)
+        return final_predict(self._final_estimator, transform_features(self, X))
+
+    @available_if(_final_has("predict_proba"))
+    def predict_proba(self, X: Any, **params: Any) -> Any:
+        """Return class probabilities for X (fast path unless routed params are given)."""
+        if params:
+            return super().predict_proba(X, **params)
+        return final_predict_proba(self._final_estimator, transform_features(self, X))
 
 
 def to_json_safe(value: Any) -> Any:

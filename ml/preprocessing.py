@@ -13,7 +13,6 @@ from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
-    FunctionTransformer,
     MinMaxScaler,
     OneHotEncoder,
     OrdinalEncoder,
@@ -80,24 +79,35 @@ def column_kinds(df: pd.DataFrame, columns: list[str] | None = None) -> dict[str
 
 def to_category_strings(X: Any) -> Any:
     """Turn a 2-D block into strings, with missing values as their own category."""
-    frame = pd.DataFrame(X)
-    columns = [_column_strings(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    columns = [_column_strings(column) for _name, column in frame.items()]
     return np.column_stack(columns) if columns else np.empty((len(frame), 0), dtype=object)
 
 
 def _column_strings(column: pd.Series) -> np.ndarray:
-    if pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):
-        return column.fillna(MISSING).to_numpy(dtype=object)  # already str: skip the casts
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if all(isinstance(v, str) for v in values[~missing]):
+        # Already text (what ml.predict sends): fill the gaps without pandas' casts.
+        out = values.copy()
+        out[missing] = MISSING
+        return out
     return column.astype(object).where(column.notna(), MISSING).astype(str).to_numpy(dtype=object)
 
 
 def to_numbers(X: Any) -> np.ndarray:
     """Turn a 2-D block into floats; text that is not a number becomes NaN."""
-    frame = pd.DataFrame(X)
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
     if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
            for t in frame.dtypes):
-        return frame.to_numpy(dtype=float, na_value=np.nan)  # the common, fast path
-    return frame.apply(_column_to_numbers).to_numpy(dtype=float, na_value=np.nan)
+        values = frame.to_numpy(dtype=float, na_value=np.nan)  # the common, fast path
+    else:
+        values = frame.apply(_column_to_numbers).to_numpy(dtype=float, na_value=np.nan)
+    # The layout a consolidated frame gives (C for one dtype, Fortran for several), however
+    # the caller built the frame: matrix products downstream round the last bit differently
+    # on C and Fortran order, and predictions must not depend on that.
+    one_dtype = len(set(map(str, frame.dtypes))) <= 1
+    return np.ascontiguousarray(values) if one_dtype else np.asfortranarray(values)
 
 
 def _column_to_numbers(column: pd.Series) -> pd.Series:
@@ -112,6 +122,37 @@ def to_text(X: Any) -> np.ndarray:
     return frame.iloc[:, 0].astype(object).where(frame.iloc[:, 0].notna(), "").map(str).to_numpy()
 
 
+class _OneToOne(TransformerMixin, BaseEstimator):
+    """A stateless column-wise transformer: remembers its input names, keeps them on output."""
+
+    def fit(self, X: Any, y: Any = None) -> _OneToOne:
+        self.feature_names_in_ = _names_in(X)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(input_features if input_features is not None
+                          else self.feature_names_in_, dtype=object)
+
+
+class NumberCoercer(_OneToOne):
+    """Turn columns into floats (text that is not a number becomes NaN); see `to_numbers`.
+
+    A class of its own rather than a FunctionTransformer: it skips that wrapper's per-call
+    checks, and `ml.bundle` registers an ONNX converter for it.
+    """
+
+    def transform(self, X: Any) -> np.ndarray:
+        return to_numbers(X)
+
+
+class CategoryStrings(_OneToOne):
+    """Turn columns into strings with missing values as MISSING; see `to_category_strings`."""
+
+    def transform(self, X: Any) -> np.ndarray:
+        return to_category_strings(X)
+
+
 class BooleanEncoder(TransformerMixin, BaseEstimator):
     """Map booleans (and yes/no, true/false, 1/0 strings) to 1.0/0.0, unknown to NaN."""
 
@@ -121,8 +162,8 @@ class BooleanEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        frame = pd.DataFrame(X)
-        return np.column_stack([_bool_column(frame.iloc[:, i]) for i in range(frame.shape[1])])
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        return np.column_stack([_bool_column(column) for _name, column in frame.items()])
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(input_features if input_features is not None
@@ -130,11 +171,11 @@ class BooleanEncoder(TransformerMixin, BaseEstimator):
 
 
 def _bool_column(series: pd.Series) -> np.ndarray:
-    text = series.astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
-    out = np.full(len(series), np.nan)
-    out[text.isin(_TRUE).to_numpy()] = 1.0
-    out[text.isin(_FALSE).to_numpy()] = 0.0
-    return out
+    values = series.to_numpy(dtype=object)
+    present = ~pd.isna(values)
+    text = [str(v).strip().lower() if ok else None for v, ok in zip(values, present, strict=True)]
+    return np.array([1.0 if t in _TRUE else 0.0 if t in _FALSE else np.nan for t in text],
+                    dtype=float)
 
 
 class DatetimeFeatures(TransformerMixin, BaseEstimator):
@@ -252,16 +293,13 @@ def _steps(*pairs: tuple[str, Any]) -> Pipeline | str:
 
 def numeric_pipeline(cfg: PreprocessingConfig) -> Pipeline | str:
     """Coerce to numbers, impute, then scale numeric columns."""
-    numbers = FunctionTransformer(to_numbers, feature_names_out="one-to-one", validate=False)
-    return _steps(("numbers", numbers), ("impute", _numeric_imputer(cfg)),
+    return _steps(("numbers", NumberCoercer()), ("impute", _numeric_imputer(cfg)),
                   ("scale", _scaler(cfg)))
 
 
 def categorical_pipeline(cfg: PreprocessingConfig, *, random_state: int = 0) -> Pipeline:
     """Stringify (missing is a category), group rare values, then encode."""
-    strings = FunctionTransformer(
-        to_category_strings, feature_names_out="one-to-one", validate=False
-    )
+    strings = CategoryStrings()
     encoder: Any
     grouper = None
     if cfg.categorical_encoder == "onehot":

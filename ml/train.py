@@ -25,6 +25,7 @@ from ml.callbacks import ProgressCallback
 from ml.config import TrainConfig, validate_for_data
 from ml.errors import ConfigError, DataError, MLError
 from ml.features import build_feature_steps
+from ml.predict import EnginePipeline
 from ml.preprocessing import build_preprocessor, column_kinds
 
 logger = logging.getLogger(__name__)
@@ -223,7 +224,8 @@ def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
             *build_feature_steps(config.feature_engineering, task=config.task, random_state=rs),
             ("model", spec.build(params, random_state=rs, callback=callback)),
         ]
-        return Pipeline(steps)
+        # EnginePipeline: a Pipeline whose predict/predict_proba skip per-call overhead.
+        return EnginePipeline(steps)
 
     return make
 
