@@ -41,7 +41,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(PY) bench/engine.py && $(PY) bench/ingest.py && $(PY) bench/predict.py && $(PY) bench/queue.py
+	@# -P: bench/ must not shadow the standard library (bench/queue.py vs queue).
+	for b in engine ingest predict queue; do $(PY) -P bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) staticfiles .coverage*
