@@ -131,6 +131,7 @@ def to_onnx(bundle: Bundle | Any) -> bytes:
         raise ExportError("ONNX export is not available on this server (skl2onnx is missing).") \
             from exc
     inputs = _onnx_inputs(pipeline, metadata.get("input_schema"))
+    _register_engine_converters()
     final = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
     # Probabilities as a plain tensor rather than a list of dicts, which most runtimes prefer.
     options = {id(final): {"zipmap": False}} if hasattr(final, "predict_proba") else None
@@ -142,13 +143,85 @@ def to_onnx(bundle: Bundle | Any) -> bytes:
             f"This model cannot be exported to ONNX: one of its steps is not supported "
             f"({reason[:300]})."
         ) from exc
+    # Tell whoever loads the file how to feed it, inside the file itself.
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "modelworks_inputs", json.dumps(
+        onnx_input_spec(metadata.get("input_schema")))
     try:
         return model.SerializeToString()
     except ValueError as exc:  # protobuf's 2 GB limit; we never write ONNX external data
         raise ExportError("This model is too large to export to ONNX (over 2 GB).") from exc
 
 
+def onnx_input_spec(schema: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Describe the inputs of `to_onnx`'s model: one [n, 1] tensor per column of the schema.
+
+    Each entry is `{"name", "type": "float32"|"string", "shape": [None, 1], "missing"}`:
+    numbers (and booleans as 0/1) are float32 with NaN for a missing value; every other
+    column is a string tensor where a missing value is fed as `"__missing__"`.
+    """
+    from ml.preprocessing import MISSING
+
+    if not schema:
+        raise ExportError("This model has no input schema, so its ONNX inputs are unknown.")
+    return [{"name": str(col["name"]), "type": "float32", "shape": [None, 1], "missing": "NaN"}
+            if _onnx_kind(col) == "number" else
+            {"name": str(col["name"]), "type": "string", "shape": [None, 1], "missing": MISSING}
+            for col in schema]
+
+
 # --- helpers -------------------------------------------------------------------------------
+
+
+_CONVERTERS_REGISTERED = False
+
+
+def _register_engine_converters() -> None:
+    """Teach skl2onnx the engine's own column transformers (identities on ONNX inputs)."""
+    global _CONVERTERS_REGISTERED
+    if _CONVERTERS_REGISTERED:
+        return
+    from skl2onnx import update_registered_converter
+
+    from ml.preprocessing import BooleanEncoder, CategoryStrings, NumberCoercer
+
+    for cls in (NumberCoercer, CategoryStrings, BooleanEncoder):
+        update_registered_converter(cls, f"Modelworks{cls.__name__}", _same_shape,
+                                    _identity_converter)
+    _CONVERTERS_REGISTERED = True
+
+
+def _same_shape(operator: Any) -> None:
+    """Output type = input type; width = the number of input columns."""
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    input_type = operator.inputs[0].type
+    width = input_type.shape[1] if len(input_type.shape) > 1 else 1
+    out = StringTensorType if isinstance(input_type, StringTensorType) else FloatTensorType
+    if isinstance(operator.raw_operator, _numeric_only()) and out is StringTensorType:
+        raise ExportError("Columns of yes/no text cannot be exported to ONNX; store them as "
+                          "true/false or 0/1 numbers.")
+    operator.outputs[0].type = out([None, width])
+
+
+def _numeric_only() -> tuple[type, ...]:
+    from ml.preprocessing import BooleanEncoder, NumberCoercer
+
+    return (NumberCoercer, BooleanEncoder)
+
+
+def _identity_converter(scope: Any, operator: Any, container: Any) -> None:
+    """Numbers arrive as float32 (NaN = missing) and strings with MISSING already filled in."""
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import FloatTensorType
+
+    source, target = operator.inputs[0], operator.outputs[0]
+    if isinstance(target.type, FloatTensorType) and not isinstance(source.type, FloatTensorType):
+        container.add_node("Cast", source.full_name, target.full_name, to=TensorProto.FLOAT,
+                           name=scope.get_unique_operator_name("Cast"))
+        return
+    container.add_node("Identity", source.full_name, target.full_name,
+                       name=scope.get_unique_operator_name("Identity"))
 
 
 def _onnx_inputs(pipeline: Any, schema: list[dict[str, Any]] | None) -> list[tuple[str, Any]]:

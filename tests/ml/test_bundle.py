@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pandas as pd
 import pytest
@@ -21,7 +22,14 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from ml.bundle import Bundle, load_bundle, metadata_from_result, save_bundle, to_onnx
+from ml.bundle import (
+    Bundle,
+    load_bundle,
+    metadata_from_result,
+    onnx_input_spec,
+    save_bundle,
+    to_onnx,
+)
 from ml.errors import BundleError, ExportError
 from ml.keras_models import KerasMLPClassifier
 
@@ -253,3 +261,48 @@ def test_metadata_from_result_is_json_safe() -> None:
     assert metadata["classes"] == ["a", "b"] and metadata["metrics"]["roc_auc"] is None
     assert metadata["target"] is None
     json.dumps(metadata, allow_nan=False)
+
+
+def _engine_frame(n: int = 240) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 9, n),
+                       "city": rng.choice(["x", "y", "z"], n).astype(object)})
+    df.loc[rng.random(n) < 0.1, "a"] = np.nan
+    df.loc[rng.random(n) < 0.1, "city"] = None
+    df["y"] = np.where(df["a"].fillna(0) + (df["city"] == "x") > 0.5, "yes", "no")
+    return df
+
+
+def _engine_feeds(X: pd.DataFrame, spec: list[dict]) -> dict[str, np.ndarray]:
+    feeds = {}
+    for item in spec:
+        col = X[item["name"]]
+        if item["type"] == "float32":
+            feeds[item["name"]] = col.to_numpy(dtype=np.float32, na_value=np.nan).reshape(-1, 1)
+        else:
+            filled = col.astype(object).where(col.notna(), item["missing"])
+            feeds[item["name"]] = filled.to_numpy(dtype=object).reshape(-1, 1)
+    return feeds
+
+
+@pytest.mark.parametrize("algorithm", ["linear", "gradient_boosting", "decision_tree"])
+def test_onnx_export_of_an_engine_pipeline_with_missing_categories_matches(
+        algorithm: str) -> None:
+    from ml.config import TrainConfig
+    from ml.train import train
+
+    df = _engine_frame()
+    result = train(df, TrainConfig.from_dict({"target": "y", "algorithm": algorithm,
+                                              "validation": {"cv_folds": 0}}))
+    bundle = Bundle(result.pipeline, metadata_from_result(result))
+    data = to_onnx(bundle)
+    spec = onnx_input_spec(bundle.metadata["input_schema"])
+    assert [(s["name"], s["type"]) for s in spec] == [
+        ("a", "float32"), ("b", "float32"), ("city", "string")]
+    model = onnx.load_from_string(data)
+    assert json.loads({p.key: p.value for p in model.metadata_props}["modelworks_inputs"]) == spec
+    X = df.drop(columns="y")
+    labels, probabilities = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+        None, _engine_feeds(X, spec))
+    np.testing.assert_array_equal(labels, result.pipeline.predict(X))
+    np.testing.assert_allclose(probabilities, result.pipeline.predict_proba(X), atol=1e-5)

@@ -164,3 +164,35 @@ def test_to_json_safe_converts_numpy_and_missing_values() -> None:
              "d": np.array([True, False]), 4: pd.Timestamp("2024-01-02"), "e": pd.NA}
     assert to_json_safe(value) == {"a": 3, "b": 0.5, "c": [None, None, None],
                                    "d": [True, False], "4": "2024-01-02T00:00:00", "e": None}
+
+
+def test_engine_pipelines_predict_one_row_exactly_as_scikit_learn_does() -> None:
+    import warnings
+
+    from sklearn.pipeline import Pipeline
+
+    from ml.config import TrainConfig
+    from ml.predict import EnginePipeline
+    from ml.train import train
+
+    rng = np.random.default_rng(5)
+    n = 200
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 9, n),
+                       "city": rng.choice(["x", "y", "z"], n).astype(object),
+                       "when": pd.Timestamp("2021-01-01") + pd.to_timedelta(
+                           rng.integers(0, 500, n), unit="D")})
+    df.loc[rng.random(n) < 0.1, "a"] = np.nan
+    df.loc[rng.random(n) < 0.1, "city"] = None
+    df["y"] = np.where(df["a"].fillna(0) + (df["city"] == "x") > 0.5, "yes", "no")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = train(df, TrainConfig.from_dict({
+            "target": "y", "algorithm": "random_forest", "params": {"n_estimators": 20},
+            "validation": {"cv_folds": 0}}))
+    fast = result.pipeline
+    assert isinstance(fast, EnginePipeline)
+    plain = Pipeline(fast.steps)  # scikit-learn's own code path, same fitted steps
+    X = df.drop(columns="y")
+    for rows in (X.iloc[[0]], X.iloc[[1, 2]], X):
+        assert np.array_equal(fast.predict_proba(rows), plain.predict_proba(rows))
+        assert np.array_equal(fast.predict(rows), plain.predict(rows))
