@@ -307,6 +307,26 @@ def check_audit_log(page: Any, slug: str) -> None:
     screenshot(page, "audit-log")
 
 
+def use_an_api_token(page: Any, slug: str) -> None:
+    """Create a personal API token and read the workspace's datasets with it, cookie-free."""
+    import json
+    import urllib.request
+
+    page.goto("/account/tokens/")
+    page.fill("input[name=name]", "notebook")
+    page.get_by_role("button", name="Create token").click()
+    key = page.locator("#new-token").input_value()
+    assert len(key) > 20
+    assert "notebook" in page.locator("table").inner_text()
+    base = page.url.split("/account/")[0]
+    request = urllib.request.Request(
+        f"{base}/api/v1/workspaces/{slug}/datasets/", headers={"Authorization": f"Token {key}"}
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        body = json.load(response)
+    assert [d["name"] for d in body["results"]] == ["iris"], body
+
+
 # ---------------------------------------------------------------- the journey
 
 
@@ -336,6 +356,7 @@ def test_a_new_user_uploads_trains_predicts_and_shares(
     use_the_model(page, model_url, tmp_path)
     clock.lap("used the model")
 
+    use_an_api_token(page, slug)
     page.goto(f"/w/{slug}/")
     screenshot(page, "dashboard")
 
