@@ -54,8 +54,9 @@ def _diabetes() -> Any:
 
 
 DEMO_DATASETS = (
-    DemoDataset("breast_cancer", "Breast cancer (demo)", "breast_cancer.csv", "diagnosis",
-                _breast_cancer),
+    DemoDataset(
+        "breast_cancer", "Breast cancer (demo)", "breast_cancer.csv", "diagnosis", _breast_cancer
+    ),
     DemoDataset("wine", "Wine (demo)", "wine.csv", "cultivar", _wine),
     DemoDataset("diabetes", "Diabetes (demo)", "diabetes.csv", "progression", _diabetes),
 )
@@ -110,7 +111,8 @@ def _demo_experiment(*, workspace: Any, user: Any, dataset: Any, target: str) ->
     from apps.experiments.models import Experiment, Status
 
     existing = Experiment.objects.filter(
-        workspace=workspace, dataset=dataset,
+        workspace=workspace,
+        dataset=dataset,
         status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED],
     ).first()
     if existing is not None or dataset.status != "ready":
@@ -133,8 +135,7 @@ def _demo_experiment(*, workspace: Any, user: Any, dataset: Any, target: str) ->
 def demo_seed_content(*, workspace: Any, user: Any, train: bool = True) -> None:
     """Add the sample datasets and a finished experiment if the workspace has none."""
     datasets = {
-        spec.key: _demo_dataset(workspace=workspace, user=user, spec=spec)
-        for spec in DEMO_DATASETS
+        spec.key: _demo_dataset(workspace=workspace, user=user, spec=spec) for spec in DEMO_DATASETS
     }
     if train:
         spec = DEMO_DATASETS[0]

@@ -15,7 +15,10 @@ URL = "/w/acme/audit/"
 def events(workspace, other_workspace, alice, dave, charlie):
     audit_record(workspace=workspace, actor=alice, verb="dataset.upload", target="iris.csv")
     audit_record(
-        workspace=workspace, actor=dave, verb="experiment.run", target="Experiment 7",
+        workspace=workspace,
+        actor=dave,
+        verb="experiment.run",
+        target="Experiment 7",
         detail={"algorithm": "random_forest"},
     )
     audit_record(workspace=workspace, actor=dave, verb="model.download", target="iris v1")

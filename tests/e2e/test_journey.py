@@ -181,8 +181,14 @@ def check_viewer_cannot_write(
     assert page.request.get(f"/w/{slug}/audit/").status == 403
 
 
-def configure_experiment(page: Any, dataset_url: str, *, algorithm: str,
-                         params: dict[str, str], cv_folds: int | None = None) -> None:
+def configure_experiment(
+    page: Any,
+    dataset_url: str,
+    *,
+    algorithm: str,
+    params: dict[str, str],
+    cv_folds: int | None = None,
+) -> None:
     """From the dataset page press "Train a model", pick the target and algorithm, and run."""
     page.goto(dataset_url)
     control(page, "Train a model").click()
@@ -238,9 +244,9 @@ def watch_experiment(page: Any, *, shot: str = "", timeout_s: float = 150) -> li
     assert any(s["status"] == "running" for s in seen), f"never saw it running: {seen[:3]}"
     # When the job ends, the page reloads once to show the results.
     page.locator("h2", has_text="Metrics").wait_for(timeout=20_000)
-    assert page.locator("#live .badge").inner_text() == "succeeded", (
-        page.locator("#live").inner_text()
-    )
+    assert page.locator("#live .badge").inner_text() == "succeeded", page.locator(
+        "#live"
+    ).inner_text()
     return seen
 
 
@@ -272,8 +278,12 @@ def use_the_model(page: Any, model_url: str, tmp_path: Path) -> None:
     assert "species" in page.locator("section[aria-labelledby=what]").inner_text()
     try_form = page.locator("section[aria-labelledby=try] form")
     # A short, narrow petal is a setosa whatever the sepals (the form starts with examples).
-    for name, value in {"sepal_length": "5.0", "sepal_width": "3.4", "petal_length": "1.4",
-                        "petal_width": "0.2"}.items():
+    for name, value in {
+        "sepal_length": "5.0",
+        "sepal_width": "3.4",
+        "petal_length": "1.4",
+        "petal_width": "0.2",
+    }.items():
         try_form.get_by_label(name).fill(value)
     try_form.get_by_role("button", name="Predict").click()
     result = page.locator("#try-result")
@@ -346,8 +356,9 @@ def test_a_new_user_uploads_trains_predicts_and_shares(
     clock.lap("uploaded and processed")
     read_quality_report(page, dataset_url)
 
-    configure_experiment(page, dataset_url, algorithm="random_forest",
-                         params={"n_estimators": "300"})
+    configure_experiment(
+        page, dataset_url, algorithm="random_forest", params={"n_estimators": "300"}
+    )
     clock.lap("configured")
     seen = watch_experiment(page, shot="experiment-running")
     clock.lap(f"trained ({len(seen)} polls)")
@@ -369,9 +380,7 @@ def test_a_new_user_uploads_trains_predicts_and_shares(
     clock.lap("shared")
 
 
-def test_a_keras_mlp_draws_its_learning_curve_live(
-    page: Any, worker: Any, tmp_path: Path
-) -> None:
+def test_a_keras_mlp_draws_its_learning_curve_live(page: Any, worker: Any, tmp_path: Path) -> None:
     clock = Clock()
     signup(page, "kim")
     dataset_url = upload_dataset(page, write_iris_csv(tmp_path))
@@ -380,7 +389,10 @@ def test_a_keras_mlp_draws_its_learning_curve_live(
     # Batches of one make each epoch last long enough (~0.3 s) for the 1 s polling to see the
     # curve grow; a patience above the epoch count keeps the validation curve without stopping.
     configure_experiment(
-        page, dataset_url, algorithm="mlp", cv_folds=0,
+        page,
+        dataset_url,
+        algorithm="mlp",
+        cv_folds=0,
         params={"epochs": str(epochs), "batch_size": "1", "early_stopping_patience": "50"},
     )
     seen = watch_experiment(page, timeout_s=170)
