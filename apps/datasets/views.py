@@ -31,6 +31,7 @@ from apps.datasets.selectors import (
 from apps.datasets.services import dataset_create, dataset_delete, dataset_rename
 
 PAGE_SIZE = 25
+CHANGED = "datasets-changed"  # HTMX event: the datasets table on the list page reloads itself
 
 
 def _errors_text(exc: ValidationError) -> str:
@@ -75,8 +76,10 @@ def dataset_upload_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         return _upload_error(request, _errors_text(exc), status=400)
     if request.htmx:
-        return render(request, "datasets/list.html#upload_result",
-                      {"workspace": request.workspace, "dataset": dataset})
+        response = render(request, "datasets/list.html#upload_result",
+                          {"workspace": request.workspace, "dataset": dataset})
+        response["HX-Trigger"] = CHANGED  # the list below reloads to show the new row
+        return response
     messages.success(request, f"Uploaded “{dataset.name}”; it is being processed.")
     return redirect("datasets:detail", request.workspace.slug, dataset.pk)
 
@@ -113,6 +116,7 @@ def dataset_status_view(request: HttpRequest, pk: int) -> HttpResponse:
                       {"workspace": request.workspace, "dataset": dataset})
     if dataset.is_finished:
         stop = HttpResponseStopPolling(response.content)
+        stop["HX-Trigger"] = CHANGED
         return stop
     return response
 

@@ -106,6 +106,14 @@ def experiment_validate(*, workspace: Any, data: dict[str, Any]) -> tuple[Any, d
     return dataset, normalised
 
 
+def _algorithm_label(config: dict[str, Any]) -> str:
+    """Return the algorithm's label ("Random forest") for default names; the key if unknown."""
+    from ml.algorithms import list_algorithms
+
+    labels = {(a["key"], a["task"]): a["label"] for a in list_algorithms()}
+    return labels.get((config["algorithm"], config["task"]), config["algorithm"])
+
+
 def experiment_create(*, workspace: Any, user: Any, data: dict[str, Any]) -> Experiment:
     """Validate the body, save a queued experiment and enqueue its job after commit."""
     dataset, config = experiment_validate(workspace=workspace, data=data)
@@ -113,7 +121,7 @@ def experiment_create(*, workspace: Any, user: Any, data: dict[str, Any]) -> Exp
     with transaction.atomic():
         experiment = Experiment.objects.create(
             workspace=workspace, dataset=dataset, created_by=user,
-            name=name or f"{config['algorithm']} on {dataset.name}",
+            name=name or f"{_algorithm_label(config)} on {dataset.name}",
             target=config["target"], task=config["task"], algorithm=config["algorithm"],
             params=config["params"], config=config,
         )

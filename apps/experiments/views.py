@@ -183,6 +183,8 @@ def _detail_context(request: HttpRequest, pk: int) -> dict[str, Any]:
     top = max((abs(float(f.get("importance") or 0)) for f in importance), default=0) or 1
     return {
         "experiment": experiment, "plots": plots,
+        "algorithm_label": _algorithm_label(experiment.algorithm, experiment.task),
+        "expects_curve": _algorithm_family(experiment.algorithm) == "keras",
         "log": exports.visible_log(experiment, request.user),
         "curve": charts.learning_curve(experiment.history or []),
         "model_id": selectors.experiment_model_id(experiment),
@@ -192,6 +194,19 @@ def _detail_context(request: HttpRequest, pk: int) -> dict[str, Any]:
         "primary": exports.primary_metric(experiment),
         "best_params": json.dumps(experiment.best_params or {}, indent=2),
     }
+
+
+def _algorithm_label(key: str, task: str) -> str:
+    from ml.algorithms import list_algorithms
+
+    labels = {(a["key"], a["task"]): a["label"] for a in list_algorithms()}
+    return labels.get((key, task), key)
+
+
+def _algorithm_family(key: str) -> str:
+    from ml.algorithms import list_algorithms
+
+    return next((a["family"] for a in list_algorithms() if a["key"] == key), "")
 
 
 def _leaderboard(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,8 +7,61 @@ document.addEventListener("htmx:xhr:progress", function (evt) {
     bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
   }
 });
+document.addEventListener("htmx:afterRequest", function (evt) {
+  // The upload is over (answered or failed): hide and reset its bar, and clear the form.
+  var form = evt.detail.elt;
+  var bar = form && form.querySelector && form.querySelector("progress[data-upload-progress]");
+  if (!bar) return;
+  bar.hidden = true;
+  bar.value = 0;
+  if (evt.detail.successful && form.tagName === "FORM") form.reset();
+});
 document.addEventListener("click", function (evt) {
   // <button data-confirm="..."> asks before a destructive action.
   var el = evt.target.closest("[data-confirm]");
   if (el && !window.confirm(el.getAttribute("data-confirm"))) { evt.preventDefault(); evt.stopPropagation(); }
 }, true);
+
+// Polled fragments keep what the reader did: an opened or closed <details id>, and a
+// <... data-follow id> log stays at its end (or where the reader scrolled to) across swaps.
+var kept = null;
+function follow(el) { el.scrollTop = el.scrollHeight; }
+document.addEventListener("htmx:beforeSwap", function (evt) {
+  var target = evt.detail.target;
+  if (!target || !target.querySelectorAll) return;
+  kept = { details: {}, scroll: {} };
+  target.querySelectorAll("details[id]").forEach(function (d) { kept.details[d.id] = d.open; });
+  target.querySelectorAll("[data-follow][id]").forEach(function (el) {
+    var atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+    kept.scroll[el.id] = { top: el.scrollTop, atEnd: atEnd };
+  });
+});
+function restore() {
+  if (!kept) return;
+  Object.keys(kept.details).forEach(function (id) {
+    var d = document.getElementById(id);
+    if (d && d.open !== kept.details[id]) d.open = kept.details[id];
+  });
+  Object.keys(kept.scroll).forEach(function (id) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    if (kept.scroll[id].atEnd) follow(el); else el.scrollTop = kept.scroll[id].top;
+  });
+}
+document.addEventListener("htmx:load", restore);
+document.addEventListener("htmx:afterSettle", function () { restore(); kept = null; });
+document.addEventListener("toggle", function (evt) {
+  // A log opened later starts at its newest lines.
+  if (evt.target.open && evt.target.querySelectorAll) evt.target.querySelectorAll("[data-follow]").forEach(follow);
+}, true);
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-follow]").forEach(follow);
+  // A link to #section inside a closed <details> (e.g. "Upload a CSV") opens it.
+  function openHash() {
+    var el = location.hash && document.getElementById(location.hash.slice(1));
+    var d = el && (el.tagName === "DETAILS" ? el : el.querySelector("details") || el.closest("details"));
+    if (d) { d.open = true; el.scrollIntoView(); }
+  }
+  openHash();
+  window.addEventListener("hashchange", openHash);
+});
