@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from apps.accounts.models import ApiToken, Membership, Workspace
+from apps.accounts.tenancy import require_workspace
 
 
 def workspace_list_for_user(*, user: Any) -> QuerySet[Membership]:
@@ -16,9 +17,9 @@ def workspace_list_for_user(*, user: Any) -> QuerySet[Membership]:
 
 def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
     """Return a workspace's memberships with their users."""
-    if not isinstance(workspace, Workspace):
-        raise TypeError("membership_list needs a workspace")
-    return workspace.memberships.select_related("user").order_by("user__username")
+    return (
+        require_workspace(workspace).memberships.select_related("user").order_by("user__username")
+    )
 
 
 def membership_get(*, workspace: Workspace, username: str) -> Membership:

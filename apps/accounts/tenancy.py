@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
-from apps.accounts.models import Membership, Role
+from apps.accounts.models import Membership, Role, Workspace
 
 
 def workspace_resolve(*, user: Any, slug: str) -> Membership:
@@ -63,3 +63,14 @@ def workspace_view(
         return wrapper
 
     return decorator
+
+
+def require_workspace(workspace: Any) -> Workspace:
+    """Return `workspace`, or raise TypeError: tenant reads never run without one.
+
+    `filter(workspace=None)` would quietly match nothing (or, with a bad join, too much);
+    failing loudly makes a forgotten workspace a bug found in tests, not in production.
+    """
+    if not isinstance(workspace, Workspace):
+        raise TypeError(f"A workspace is required, got {type(workspace).__name__}.")
+    return workspace

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import Workspace
+from apps.accounts.tenancy import require_workspace
 from apps.datasets.models import Dataset, DatasetStatus
 
 PREVIEW_DEFAULT_ROWS = 20
@@ -31,7 +32,7 @@ def dataset_list(*, workspace: Workspace, sort: str = "-created") -> QuerySet[Da
     """Return the workspace's datasets, newest first unless `sort` says otherwise."""
     ordering = SORTS.get(sort, SORTS["-created"])
     return (
-        Dataset.objects.filter(workspace=workspace)
+        Dataset.objects.filter(workspace=require_workspace(workspace))
         .select_related("created_by")
         .defer("profile")
         .order_by(*ordering)
@@ -46,7 +47,7 @@ def dataset_list_ready(*, workspace: Workspace) -> QuerySet[Dataset]:
 def dataset_get(*, workspace: Workspace, pk: Any) -> Dataset:
     """Return one dataset of the workspace, or raise Http404."""
     return get_object_or_404(
-        Dataset.objects.select_related("created_by"), workspace=workspace, pk=pk
+        Dataset.objects.select_related("created_by"), workspace=require_workspace(workspace), pk=pk
     )
 
 

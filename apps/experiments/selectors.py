@@ -8,6 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, QuerySet
 from django.http import Http404
 
+from apps.accounts.tenancy import require_workspace
 from apps.experiments.models import Experiment, Status
 
 ORDERINGS = {
@@ -21,12 +22,15 @@ ORDERINGS = {
 
 
 def experiment_list(
-    *, workspace: Any, dataset: Any = None, status: str | None = None,
+    *,
+    workspace: Any,
+    dataset: Any = None,
+    status: str | None = None,
     ordering: str | None = None,
 ) -> QuerySet[Experiment]:
     """Return the workspace's experiments, optionally filtered and ordered."""
     related = ["dataset", "registered_model"] if _has_models() else ["dataset"]
-    qs = Experiment.objects.filter(workspace=workspace).select_related(*related)
+    qs = Experiment.objects.filter(workspace=require_workspace(workspace)).select_related(*related)
     if dataset not in (None, ""):
         qs = qs.filter(dataset_id=dataset)
     if status:
@@ -36,6 +40,7 @@ def experiment_list(
 
 def experiment_get(*, workspace: Any, pk: Any) -> Experiment:
     """Return the workspace's experiment `pk`, or raise Http404."""
+    workspace = require_workspace(workspace)
     try:
         return Experiment.objects.select_related("dataset").get(workspace=workspace, pk=int(pk))
     except (Experiment.DoesNotExist, TypeError, ValueError):

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 
+from apps.accounts.tenancy import require_workspace
 from apps.models.models import Model
 
 # ?sort= values the list page and the API accept, mapped to an ordering.
@@ -30,7 +31,7 @@ def model_list(
     ordering: str | None = None,
 ) -> QuerySet[Model]:
     """Return the workspace's models, filtered and ordered (newest first by default)."""
-    qs = Model.objects.filter(workspace=workspace).select_related("created_by")
+    qs = Model.objects.filter(workspace=require_workspace(workspace)).select_related("created_by")
     if task:
         qs = qs.filter(task=task)
     if algorithm:
@@ -42,12 +43,16 @@ def model_list(
 
 def model_get(*, workspace: Any, pk: Any) -> Model:
     """Return the workspace's model `pk` or raise Http404 (also for another workspace's id)."""
-    return get_object_or_404(Model.objects.select_related("workspace"), workspace=workspace, pk=pk)
+    return get_object_or_404(
+        Model.objects.select_related("workspace"), workspace=require_workspace(workspace), pk=pk
+    )
 
 
 def model_algorithms(*, workspace: Any) -> list[str]:
     """Return the algorithms used by the workspace's models, for the list filter."""
-    qs = Model.objects.filter(workspace=workspace).values_list("algorithm", flat=True)
+    qs = Model.objects.filter(workspace=require_workspace(workspace)).values_list(
+        "algorithm", flat=True
+    )
     return sorted(set(qs))
 
 
