@@ -42,9 +42,21 @@ def test_the_schema_describes_the_workspace_endpoints(client):
         "/api/v1/workspaces/{slug}/members/",
         "/api/v1/workspaces/{slug}/members/{username}/",
         "/api/v1/algorithms/",
+        "/api/v1/workspaces/{slug}/datasets/",
+        "/api/v1/workspaces/{slug}/datasets/{id}/",
+        "/api/v1/workspaces/{slug}/datasets/{id}/preview/",
+        "/api/v1/workspaces/{slug}/experiments/",
+        "/api/v1/workspaces/{slug}/experiments/{id}/",
+        "/api/v1/workspaces/{slug}/experiments/{id}/cancel/",
+        "/api/v1/workspaces/{slug}/models/",
+        "/api/v1/workspaces/{slug}/models/{id}/",
+        "/api/v1/workspaces/{slug}/models/{id}/download/",
+        "/api/v1/workspaces/{slug}/models/{id}/predict/",
     ):
         assert path in paths, path
     assert client.get("/api/docs/").status_code == 200
+    assert set(paths["/api/v1/workspaces/{slug}/experiments/{id}/"]) >= {"get", "delete"}
+    assert set(paths["/api/v1/workspaces/{slug}/members/{username}/"]) >= {"patch", "delete"}
 
 
 def test_the_docs_page_loads_its_assets_locally(client):
