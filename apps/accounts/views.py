@@ -106,12 +106,24 @@ def members(request: HttpRequest) -> HttpResponse:
             return redirect("workspace_members", request.workspace.slug)
         except ValidationError as exc:
             form.add_error("identifier", _errors_text(exc))
+    memberships = list(membership_list(workspace=request.workspace))
+    owners = [m for m in memberships if m.role == Role.OWNER]
+    is_owner = request.membership.role == Role.OWNER
     context = {
         "form": form,
-        "memberships": membership_list(workspace=request.workspace),
-        "roles": Role.choices,
+        "memberships": memberships,
+        "roles": Role.choices if is_owner else [c for c in Role.choices if c[0] != Role.OWNER],
+        "locked": _locked_rows(owners, is_owner=is_owner),
     }
     return render(request, "accounts/members.html", context)
+
+
+def _locked_rows(owners: list[Membership], *, is_owner: bool) -> set[int]:
+    """Return the memberships whose role the page must not offer to change or remove."""
+    if not is_owner:
+        return {m.pk for m in owners}  # only owners change owners
+    # The last owner cannot demote or remove themselves.
+    return {owners[0].pk} if len(owners) == 1 else set()
 
 
 def _member_or_404(request: HttpRequest, username: str) -> Membership:

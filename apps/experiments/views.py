@@ -104,13 +104,16 @@ def _input_kind(spec: dict[str, Any]) -> str:
 
 
 def _form_context(request: HttpRequest, body: dict[str, Any],
-                  errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+                  errors: dict[str, list[str]] | None = None, *,
+                  default_target: bool = False) -> dict[str, Any]:
     from apps.datasets.selectors import dataset_list_ready
 
     datasets = list(dataset_list_ready(workspace=request.workspace))
     dataset = next((d for d in datasets if str(d.pk) == str(body.get("dataset") or "")), None)
     columns = [c["name"] for c in dataset.columns] if dataset else []
     target = body.get("target") if body.get("target") in columns else ""
+    if default_target and not target and columns:
+        target = columns[-1]  # the usual place of the label; one choice less to make
     info = _target_info(dataset, target)
     task = body.get("task") if body.get("task") in ("classification", "regression") else (
         (info or {}).get("task"))
@@ -159,7 +162,7 @@ def experiment_create_view(request: HttpRequest) -> HttpResponse:
     if (request.GET.get("from") or "").isdigit():
         source = selectors.experiment_get(workspace=request.workspace, pk=request.GET["from"])
         body = services.experiment_rerun_body(experiment=source)
-    return render(request, TEMPLATE_FORM, _form_context(request, body))
+    return render(request, TEMPLATE_FORM, _form_context(request, body, default_target=True))
 
 
 @workspace_view()
@@ -167,7 +170,9 @@ def experiment_form_fields_view(request: HttpRequest) -> HttpResponse:
     """Re-render the dataset-dependent part of the form (HTMX, on any change)."""
     body = _body(request, request.GET)
     body["features"] = request.GET.getlist("features")
-    return render(request, TEMPLATE_FORM + "#dynamic", _form_context(request, body))
+    chose_dataset = request.htmx and request.htmx.trigger == "id_dataset"
+    return render(request, TEMPLATE_FORM + "#dynamic",
+                  _form_context(request, body, default_target=bool(chose_dataset)))
 
 
 # ---------------------------------------------------------------- detail, live part, actions
