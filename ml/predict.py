@@ -83,7 +83,12 @@ def predict(
         df = validate_frame(df, metadata["input_schema"])
     # One pass through the preprocessing serves both predict and predict_proba.
     final, features = _final_and_features(pipeline, df)
-    predictions = np.asarray(final_predict(final, features))
+    proba_once = _forest_proba_once(final, features) if task == "classification" else None
+    if proba_once is not None:
+        # A forest's label is the argmax of its averaged probabilities: compute them once.
+        predictions = final.classes_.take(np.argmax(proba_once, axis=1), axis=0)
+    else:
+        predictions = np.asarray(final_predict(final, features))
     if task != "classification":
         return {"predictions": to_json_safe(predictions.astype(np.float64)),
                 "probabilities": None, "classes": None}
@@ -92,8 +97,9 @@ def predict(
     if encoded:
         predictions = np.asarray(labels, dtype=object)[predictions.astype(np.int64)]
     probabilities = None
-    if hasattr(pipeline, "predict_proba"):
-        probabilities = np.asarray(final_predict_proba(final, features), dtype=np.float64)
+    if proba_once is not None or hasattr(pipeline, "predict_proba"):
+        raw = proba_once if proba_once is not None else final_predict_proba(final, features)
+        probabilities = np.asarray(raw, dtype=np.float64)
         if order is not None:
             probabilities = probabilities[:, order]
     return {"predictions": to_json_safe(predictions),
@@ -140,6 +146,15 @@ def final_predict_proba(final: Any, X: Any) -> Any:
             features := _forest_input(final, X)) is not None:
         return _forest_average(final, features, proba=True)
     return final.predict_proba(X)
+
+
+def _forest_proba_once(final: Any, X: Any) -> np.ndarray | None:
+    """Return a forest classifier's probabilities on the fast path, or None."""
+    if _is_forest(final) and hasattr(final, "classes_"):
+        features = _forest_input(final, X)
+        if features is not None:
+            return _forest_average(final, features, proba=True)
+    return None
 
 
 def _final_and_features(pipeline: Any, X: Any) -> tuple[Any, Any]:
@@ -217,9 +232,11 @@ def _forest_average(forest: Any, X: np.ndarray, *, proba: bool) -> np.ndarray:
     """Average the trees' outputs in order, exactly as the forest's sequential path does."""
     width = forest.n_classes_ if proba else None
     total = np.zeros((X.shape[0], width) if proba else X.shape[0], dtype=np.float64)
+    # tree_.predict is what each tree's predict/predict_proba computes once its checks pass
+    # (leaf values; single output): skipping 2 checks x n_trees matters on one row.
     for tree in forest.estimators_:
-        total += tree.predict_proba(X, check_input=False) if proba else tree.predict(
-            X, check_input=False)
+        values = tree.tree_.predict(X)
+        total += values[:, :width] if proba else values[:, 0]
     total /= len(forest.estimators_)
     return total
 
