@@ -196,3 +196,6 @@ def test_engine_pipelines_predict_one_row_exactly_as_scikit_learn_does() -> None
     for rows in (X.iloc[[0]], X.iloc[[1, 2]], X):
         assert np.array_equal(fast.predict_proba(rows), plain.predict_proba(rows))
         assert np.array_equal(fast.predict(rows), plain.predict(rows))
+        served = predict(fast, rows, task="classification", classes=result.classes)
+        assert served["predictions"] == plain.predict(rows).tolist()
+        assert np.array_equal(np.array(served["probabilities"]), plain.predict_proba(rows))
