@@ -297,6 +297,9 @@ class _Run:
         self.step(0.6, "Fitting the final model")
         if spec.family == "keras":
             self.rec.epoch_span = (0.6, 0.78, int(params.get("epochs", 1)))
+            # Importing TensorFlow takes seconds the first time in a worker: say so.
+            self.rec.on_log("Starting Keras (the first neural network in a worker takes a few "
+                            "seconds to load).")
         pipeline = self.make(config.algorithm, params, self.rec)
         pipeline.fit(X, y)
         self.rec.epoch_span = None
