@@ -161,7 +161,8 @@ def run_platform(csv_path: Path) -> dict[str, float]:
 
 def _in_subprocess(kind: str, csv_path: Path) -> dict[str, float]:
     output = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, str(csv_path)],
+        # -P: bench/ (which holds queue.py) must not shadow the standard library.
+        [sys.executable, "-P", __file__, "--measure", kind, str(csv_path)],
         check=True, capture_output=True, text=True, cwd=ROOT,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
