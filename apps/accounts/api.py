@@ -23,7 +23,7 @@ from apps.accounts.services import (
     workspace_create,
     workspace_delete,
 )
-from apps.core.api import WorkspaceScopedMixin
+from apps.core.api import Pagination, WorkspaceScopedMixin
 
 
 class TokenObtainApi(APIView):
@@ -67,13 +67,17 @@ def _workspace_out(membership: Membership) -> dict[str, Any]:
 
 
 class WorkspaceListApi(APIView):
+    # An APIView has no pagination of its own; naming the class here also tells
+    # drf-spectacular that the list is paginated (and adds ?page= / ?page_size=).
+    pagination_class = Pagination
+
     class WorkspaceInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
 
     @extend_schema(responses=WorkspaceOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         memberships = workspace_list_for_user(user=request.user).order_by("workspace__name")
-        paginator = self.settings.DEFAULT_PAGINATION_CLASS()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(memberships, request, view=self)
         data = WorkspaceOutputSerializer([_workspace_out(m) for m in page], many=True).data
         return paginator.get_paginated_response(data)
