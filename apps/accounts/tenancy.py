@@ -21,13 +21,14 @@ def workspace_resolve(*, user: Any, slug: str) -> Membership:
     """Return the user's membership in the workspace `slug`, or raise Http404."""
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such workspace.")
-    membership = (
-        Membership.objects.select_related("workspace", "user")
-        .filter(user=user, workspace__slug=slug)
-        .first()
-    )
-    if membership is None:
-        raise Http404("No such workspace.")
+    try:
+        # (user, workspace) is unique and so is the slug: at most one row, no ordering needed.
+        membership = Membership.objects.select_related("workspace").get(
+            user=user, workspace__slug=slug
+        )
+    except Membership.DoesNotExist:
+        raise Http404("No such workspace.") from None
+    membership.user = user  # already loaded by authentication; saves a join
     return membership
 
 
