@@ -16,7 +16,7 @@ _OPTIONAL_KEYS = ("min", "max", "choices")
 
 
 class ParamSpecSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(["int", "float", "str", "bool", "list"])
+    type = serializers.CharField(help_text="int, float, str, bool, list[int] or list[str].")
     default = serializers.JSONField(allow_null=True)
     min = serializers.FloatField(required=False, help_text="Absent when unbounded.")
     max = serializers.FloatField(required=False, help_text="Absent when unbounded.")

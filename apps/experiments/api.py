@@ -31,7 +31,29 @@ class PlotSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
+class MeanStdSerializer(serializers.Serializer):
+    mean = serializers.FloatField()
+    std = serializers.FloatField()
+
+
 class ExperimentOutputSerializer(serializers.ModelSerializer):
+    # The JSON columns, typed for the schema (the values are the stored ones).
+    params = serializers.DictField(child=serializers.JSONField())
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True),
+                                    help_text="Measured on the held-out test split.")
+    cv_metrics = serializers.DictField(child=MeanStdSerializer())
+    history = serializers.ListField(
+        child=serializers.DictField(child=serializers.JSONField()),
+        help_text='One object per epoch: {"epoch","loss","val_loss",...} (Keras jobs).')
+    leaderboard = serializers.ListField(
+        child=serializers.DictField(child=serializers.JSONField()),
+        help_text="Trials of auto and tuning jobs, best first.")
+    best_params = serializers.DictField(child=serializers.JSONField())
+    feature_importance = serializers.JSONField()
+    config = serializers.DictField(child=serializers.JSONField(),
+                                   help_text="The normalised configuration, defaults filled in.")
+    task = serializers.CharField(
+        help_text="classification or regression once resolved (auto until then).")
     error = serializers.SerializerMethodField()
     plots = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
@@ -46,8 +68,17 @@ class ExperimentOutputSerializer(serializers.ModelSerializer):
             "best_params", "feature_importance", "score", "plots", "model", "config", "log",
             "created_at", "started_at", "finished_at", "duration_s",
         ]
+        # Output only: read-only fields are `required` in the schema, as they always appear.
+        read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    def get_fields(self) -> dict[str, Any]:
+        """Mark the declared fields read-only too (this serializer only answers)."""
+        fields = super().get_fields()
+        for field in fields.values():
+            field.read_only = True
+        return fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_error(self, obj: Experiment) -> str | None:
         return obj.error or None
 
@@ -62,7 +93,7 @@ class ExperimentOutputSerializer(serializers.ModelSerializer):
                           "url": request.build_absolute_uri(url) if request else url})
         return plots
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_model(self, obj: Experiment) -> int | None:
         return selectors.experiment_model_id(obj)
 
@@ -157,7 +188,12 @@ class ExperimentListApi(_ExperimentApi):
     @extend_schema(request=ExperimentInputSerializer,
                    responses={201: ExperimentOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
-        data = request.data if isinstance(request.data, dict) else request.data.dict()
+        data = request.data
+        if hasattr(data, "dict"):  # a form post's QueryDict
+            data = data.dict()
+        if not isinstance(data, dict):
+            raise exceptions.ValidationError({"non_field_errors": [
+                f"Invalid data. Expected a JSON object, but got {type(data).__name__}."]})
         experiment = services.experiment_create(
             workspace=self.workspace, user=request.user, data=dict(data))
         return Response(self.out(experiment), status=status.HTTP_201_CREATED)

@@ -59,6 +59,12 @@ class FeatureSerializer(serializers.Serializer):
 class ModelOutputSerializer(serializers.ModelSerializer):
     experiment = serializers.SerializerMethodField()
     features = serializers.SerializerMethodField()
+    # The JSON columns, typed for the schema.
+    input_schema = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
+    classes = serializers.ListField(child=serializers.JSONField(), allow_null=True,
+                                    help_text="The class labels (classification), else null.")
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    library_versions = serializers.DictField(child=serializers.JSONField())
 
     class Meta:
         model = Model
@@ -67,8 +73,17 @@ class ModelOutputSerializer(serializers.ModelSerializer):
             "features", "input_schema", "classes", "metrics", "primary_metric", "score",
             "sha256", "size_bytes", "library_versions", "created_at",
         ]
+        # Output only: read-only fields are `required` in the schema, as they always appear.
+        read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.INT)
+    def get_fields(self) -> dict[str, Any]:
+        """Mark the declared fields read-only too (this serializer only answers)."""
+        fields = super().get_fields()
+        for field in fields.values():
+            field.read_only = True
+        return fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_experiment(self, obj: Model) -> int | None:
         return getattr(obj, "experiment_id", None)
 
@@ -148,6 +163,11 @@ class ModelViewSet(
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ordering, task = request.query_params.get("ordering"), request.query_params.get("task")
+        if ordering and ordering not in ORDERINGS:
+            raise exceptions.ValidationError({"ordering": [f"Use one of {', '.join(ORDERINGS)}."]})
+        if task and task not in ("classification", "regression"):
+            raise exceptions.ValidationError({"task": ["Use classification or regression."]})
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=ModelUpdateSerializer, responses=ModelOutputSerializer)

@@ -591,17 +591,37 @@ def test_the_schema_lists_the_fields_the_api_answers_with(
             node = resolve(node["items"])
         return set(node["properties"])
 
+    def assert_described(path: str, answer: dict[str, Any], method: str = "get",
+                         code: str = "200") -> None:
+        """Assert the schema names exactly the answer's fields, all required, nulls nullable."""
+        content = spec["paths"][path][method]["responses"][code]["content"]
+        node = resolve(content["application/json"]["schema"])
+        assert set(node["properties"]) == set(answer), (path, set(node["properties"]) ^
+                                                        set(answer))
+        assert set(node.get("required", [])) == set(answer), (path, "every field is required")
+        for name, value in answer.items():
+            if value is None:
+                assert node["properties"][name].get("nullable") is True, (path, name)
+
     ws = "/api/v1/workspaces/{slug}"
-    assert properties(ws + "/datasets/{id}/") == set(datasets["iris"])
+    assert_described(ws + "/datasets/{id}/", datasets["iris"])
     assert properties(ws + "/datasets/") == set(datasets["iris"])
     experiment = run(owner, lab, {"dataset": datasets["iris"]["id"], "target": "species",
                                   "algorithm": "decision_tree",
                                   "validation": {"cv_folds": 0}},
                      django_capture_on_commit_callbacks)
-    assert properties(ws + "/experiments/{id}/") == set(experiment)
+    assert_described(ws + "/experiments/{id}/", experiment)
     assert properties(ws + "/experiments/") == set(experiment)
+    with django_capture_on_commit_callbacks(execute=False):
+        queued = owner.post(f"{API}/workspaces/{lab}/experiments/",
+                            {"dataset": datasets["iris"]["id"], "target": "species",
+                             "algorithm": "decision_tree"}, format="json").json()
+    assert_described(ws + "/experiments/", queued, "post", "201")  # error, model... are null
     model = owner.get(f"{API}/workspaces/{lab}/models/{experiment['model']}/").json()
-    assert properties(ws + "/models/{id}/") == set(model)
+    assert_described(ws + "/models/{id}/", model)
+    regression = owner.get(f"{API}/workspaces/{lab}/models/",
+                           {"task": "regression"}).json()["results"]
+    assert regression == []
     assert properties(ws + "/models/") == set(model)
     workspace = owner.get(f"{API}/workspaces/{lab}/").json()
     assert properties(ws + "/") == set(workspace)
@@ -621,3 +641,26 @@ def test_the_schema_lists_the_fields_the_api_answers_with(
         "key", "task", "family", "label", "params"}
     members = owner.get(f"{API}/workspaces/{lab}/members/").json()
     assert properties(ws + "/members/") == set(members["results"][0])
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("body", [[], "text", 5, [{"dataset": 1}]])
+def test_a_body_that_is_not_an_object_is_a_400_not_a_500(
+    owner: APIClient, lab: str, body: Any
+) -> None:
+    owner.raise_request_exception = False
+    for path in ("/experiments/", "/members/"):
+        answer = owner.post(f"{API}/workspaces/{lab}{path}", body, format="json")
+        assert answer.status_code == 400, (path, answer.status_code)
+        assert answer.json(), path
+
+
+def test_unknown_list_options_are_refused_naming_them(owner: APIClient, lab: str) -> None:
+    base = f"{API}/workspaces/{lab}"
+    assert_error(owner.get(f"{base}/experiments/", {"ordering": "colour"}), 400, "ordering")
+    assert_error(owner.get(f"{base}/experiments/", {"dataset": "abc"}), 400, "dataset")
+    assert_error(owner.get(f"{base}/models/", {"ordering": "colour"}), 400, "ordering")
+    assert_error(owner.get(f"{base}/models/", {"task": "clustering"}), 400, "task")
+    assert_error(owner.get(f"{base}/experiments/", {"page": 99}), 404)
