@@ -441,7 +441,19 @@ def test_experiments_and_models_follow_the_contract_end_to_end(
     download = owner.get(f"{model_url}download/")
     assert download.status_code == 200
     assert "attachment" in download["Content-Disposition"]
-    assert len(b"".join(download.streaming_content)) == model["size_bytes"]
+    bundle_bytes = b"".join(download.streaming_content)
+    assert len(bundle_bytes) == model["size_bytes"]
+    # The downloaded file predicts what the API predicts, with plain scikit-learn calls.
+    import pandas as pd
+    from django.conf import settings
+
+    from ml.bundle import load_bundle
+
+    pipeline = load_bundle(io.BytesIO(bundle_bytes), key=settings.MODEL_SIGNING_KEY).pipeline
+    frame = pd.DataFrame(rows)
+    assert list(pipeline.predict(frame)) == answer["predictions"]
+    assert list(pipeline.classes_) == answer["classes"]
+    assert np.allclose(pipeline.predict_proba(frame), answer["probabilities"])
     # The regression model (numbers and a category) converts to ONNX.
     onnx = owner.get(f"{base}/models/{regression['model']}/download/", {"format": "onnx"})
     assert onnx.status_code == 200, onnx.content
@@ -664,3 +676,14 @@ def test_unknown_list_options_are_refused_naming_them(owner: APIClient, lab: str
     assert_error(owner.get(f"{base}/models/", {"ordering": "colour"}), 400, "ordering")
     assert_error(owner.get(f"{base}/models/", {"task": "clustering"}), 400, "task")
     assert_error(owner.get(f"{base}/experiments/", {"page": 99}), 404)
+
+
+@pytest.mark.parametrize("path", ["/workspaces/contract-lab/experiments/abc/",
+                                  "/workspaces/contract-lab/datasets/abc/",
+                                  "/workspaces/contract-lab/models/abc/",
+                                  "/workspaces/contract-lab/experiments/1/nothing/",
+                                  "/workspaces/contract-lab/nothing/", "/nothing/"])
+def test_a_path_that_names_nothing_is_a_json_404(owner: APIClient, lab: str, path: str) -> None:
+    assert_error(owner.get(API + path), 404)
+    assert_error(owner.delete(API + path), 404)
+    assert_error(APIClient().get(API + path), 401)
