@@ -28,3 +28,4 @@ urlpatterns = [
     path(ws, include("apps.core.urls")),
     path("", include("apps.accounts.urls")),
 ]
+handler404 = "apps.core.views.page_not_found"

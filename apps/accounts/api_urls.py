@@ -1,7 +1,6 @@
 from django.urls import path
 
 from apps.accounts import api
-from apps.core.api_urls import api_not_found_route
 
 members = api.MemberViewSet.as_view({"get": "list", "post": "create"})
 member = api.MemberViewSet.as_view({"patch": "partial_update", "delete": "destroy"})
@@ -13,5 +12,4 @@ urlpatterns = [
     path("workspaces/<slug:slug>/members/", members, name="api-members"),
     path("workspaces/<slug:slug>/members/<str:username>/", member, name="api-member"),
     # Every other path under /api/v1/ but the apps' own (included after this one).
-    api_not_found_route(r"workspaces/[-\w]+/(datasets|experiments|models)/"),
 ]

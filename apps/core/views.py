@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -59,3 +59,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "verbs": _verb_choices(workspace=request.workspace),
     }
     return render(request, "core/audit.html", context)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Answer unknown URLs: JSON under /api/ (clients parse it), the 404 page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "No such API endpoint or object."}, status=404)
+    return render(request, "404.html", status=404)

@@ -2,7 +2,6 @@
 
 from django.urls import path
 
-from apps.core.api_urls import api_not_found_route
 from apps.datasets.api import DatasetViewSet
 
 datasets = DatasetViewSet.as_view({"get": "list", "post": "create"})
@@ -17,5 +16,4 @@ urlpatterns = [
          name="api-dataset-preview"),
     path("<int:pk>/download/", DatasetViewSet.as_view({"get": "download"}),
          name="api-dataset-download"),
-    api_not_found_route(),
 ]

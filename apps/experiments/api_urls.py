@@ -2,7 +2,6 @@
 
 from django.urls import path
 
-from apps.core.api_urls import api_not_found_route
 from apps.experiments import api
 
 urlpatterns = [
@@ -12,5 +11,4 @@ urlpatterns = [
     path("<int:pk>/export/", api.ExperimentExportApi.as_view(), name="api-experiment-export"),
     path("<int:pk>/plots/<str:name>/", api.ExperimentPlotApi.as_view(),
          name="api-experiment-plot"),
-    api_not_found_route(),
 ]

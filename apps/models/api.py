@@ -101,6 +101,22 @@ class PredictJsonSerializer(serializers.Serializer):
     rows = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
 
+def _json_rows(data: Any) -> list[dict[str, Any]]:
+    """Return the body's `rows`: a non-empty list of objects, or a 400 naming `rows`.
+
+    Checked by hand, not with a DictField per row: on 10,000 rows DRF's per-value field
+    validation cost more than the prediction itself, and ml.predict checks every value anyway.
+    """
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if rows is None:
+        raise exceptions.ValidationError({"rows": ["This field is required."]})
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise exceptions.ValidationError(
+            {"rows": ["Send a non-empty list of objects, one per row: {\"rows\": [{...}]}."]}
+        )
+    return rows
+
+
 class PredictCsvSerializer(serializers.Serializer):
     file = serializers.FileField()
 
@@ -215,10 +231,9 @@ class ModelViewSet(
         _refuse_large_json(request)
         if request.content_type.startswith("multipart/"):
             return self._predict_csv(model, request)
-        data = PredictJsonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        rows = _json_rows(request.data)
         try:
-            answer = services.model_predict_rows(model=model, rows=data.validated_data["rows"])
+            answer = services.model_predict_rows(model=model, rows=rows)
         except SchemaError as exc:
             raise _schema_error(exc) from exc
         except BundleError as exc:

@@ -405,3 +405,13 @@ def test_the_schema_describes_the_model_endpoints(api: Any) -> None:
     paths = schema["paths"]
     assert "/api/v1/workspaces/{slug}/models/{id}/predict/" in paths
     assert "/api/v1/workspaces/{slug}/models/{id}/download/" in paths
+
+
+@pytest.mark.parametrize("body", [{}, {"rows": []}, {"rows": "size=1"}, {"rows": [1, 2]},
+                                  {"rows": [{"size": 1}, "x"]}, ["not", "an", "object"]])
+def test_rows_that_are_not_a_list_of_objects_are_a_400_naming_rows(
+        api: Any, register: Any, reg_result: Any, body: Any) -> None:
+    model = register(reg_result)
+    response = api.post(url(model, "predict/"), body, format="json")
+    assert response.status_code == 400
+    assert "rows" in response.json()
