@@ -17,6 +17,20 @@ from apps.accounts.models import Membership, Role, Workspace
 from apps.accounts.tenancy import workspace_resolve
 
 
+class OutputOnlyMixin:
+    """For serializers that only answer: every field read-only, so the schema marks it required.
+
+    drf-spectacular lists read-only fields as required in responses, which is true here: an
+    answer always carries them.
+    """
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()  # type: ignore[misc]
+        for field in fields.values():
+            field.read_only = True
+        return fields
+
+
 class Pagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"

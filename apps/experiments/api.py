@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import Pagination, WorkspaceScopedMixin
+from apps.core.api import OutputOnlyMixin, Pagination, WorkspaceScopedMixin
 from apps.experiments import exports, selectors, services
 from apps.experiments.models import Experiment, Status
 
@@ -36,7 +36,7 @@ class MeanStdSerializer(serializers.Serializer):
     std = serializers.FloatField()
 
 
-class ExperimentOutputSerializer(serializers.ModelSerializer):
+class ExperimentOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
     # The JSON columns, typed for the schema (the values are the stored ones).
     params = serializers.DictField(child=serializers.JSONField())
     metrics = serializers.DictField(child=serializers.FloatField(allow_null=True),
@@ -70,13 +70,6 @@ class ExperimentOutputSerializer(serializers.ModelSerializer):
         ]
         # Output only: read-only fields are `required` in the schema, as they always appear.
         read_only_fields = fields
-
-    def get_fields(self) -> dict[str, Any]:
-        """Mark the declared fields read-only too (this serializer only answers)."""
-        fields = super().get_fields()
-        for field in fields.values():
-            field.read_only = True
-        return fields
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_error(self, obj: Experiment) -> str | None:

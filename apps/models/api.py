@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import Role
-from apps.core.api import WorkspaceScopedMixin
+from apps.core.api import OutputOnlyMixin, WorkspaceScopedMixin
 from apps.models import services
 from apps.models.cache import bundle_file_check
 from apps.models.models import Model
@@ -56,7 +56,7 @@ class FeatureSerializer(serializers.Serializer):
     kind = serializers.CharField()
 
 
-class ModelOutputSerializer(serializers.ModelSerializer):
+class ModelOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
     experiment = serializers.SerializerMethodField()
     features = serializers.SerializerMethodField()
     # The JSON columns, typed for the schema.
@@ -75,13 +75,6 @@ class ModelOutputSerializer(serializers.ModelSerializer):
         ]
         # Output only: read-only fields are `required` in the schema, as they always appear.
         read_only_fields = fields
-
-    def get_fields(self) -> dict[str, Any]:
-        """Mark the declared fields read-only too (this serializer only answers)."""
-        fields = super().get_fields()
-        for field in fields.values():
-            field.read_only = True
-        return fields
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_experiment(self, obj: Model) -> int | None:
