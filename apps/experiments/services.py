@@ -181,8 +181,11 @@ def experiment_fail_stale(*, stale_after_s: float | None = None) -> int:
     now = timezone.now()
     cutoff = now - timedelta(seconds=seconds)
     stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-    died = Experiment.objects.filter(stale, status=Status.RUNNING).update(
-        status=Status.FAILED, error=STALE_MESSAGE, finished_at=now)
+    dead = Experiment.objects.filter(stale, status=Status.RUNNING)
+    # Someone asked to cancel it and the worker is gone: the user's wish is the honest end.
+    cancelled = dead.filter(cancel_requested=True).update(
+        status=Status.CANCELLED, finished_at=now)
+    died = dead.update(status=Status.FAILED, error=STALE_MESSAGE, finished_at=now)
     # The Redis broker delivers at most once: a task lost with its worker never starts.
     queued_s = _setting("EXPERIMENT_QUEUE_TIMEOUT_S", 24 * 3600)
     lost = Experiment.objects.filter(
@@ -190,7 +193,7 @@ def experiment_fail_stale(*, stale_after_s: float | None = None) -> int:
     ).update(status=Status.FAILED, finished_at=now, error=(
         "No worker started this job within a day. Check that the job workers are running, "
         "then run it again."))
-    return died + lost
+    return cancelled + died + lost
 
 
 # ---------------------------------------------------------------- the job

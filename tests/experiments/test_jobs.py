@@ -105,3 +105,13 @@ def test_the_job_writes_progress_and_log_while_it_runs(queued: Experiment) -> No
     assert exp.progress == 1.0
     assert any("Fitting" in line for line in exp.log)
     assert exp.heartbeat_at is not None and exp.heartbeat_at >= exp.started_at
+
+
+def test_a_cancel_asked_of_a_dead_worker_ends_cancelled(queued: Experiment) -> None:
+    now = timezone.now()
+    Experiment.objects.filter(pk=queued.pk).update(
+        status="running", started_at=now, heartbeat_at=now - timedelta(minutes=10),
+        cancel_requested=True)
+    assert experiment_fail_stale() == 1
+    exp = Experiment.objects.get(pk=queued.pk)
+    assert exp.status == "cancelled" and exp.finished_at is not None and not exp.error
