@@ -202,10 +202,9 @@ def _detail_context(request: HttpRequest, pk: int) -> dict[str, Any]:
 
 
 def _algorithm_label(key: str, task: str) -> str:
-    from ml.algorithms import list_algorithms
+    from apps.experiments.templatetags.experiments_extras import algorithm_label
 
-    labels = {(a["key"], a["task"]): a["label"] for a in list_algorithms()}
-    return labels.get((key, task), key)
+    return algorithm_label(key, task)
 
 
 def _algorithm_family(key: str) -> str:
