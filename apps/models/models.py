@@ -68,3 +68,51 @@ class Model(models.Model):
         from django.utils.text import slugify
 
         return f"{slugify(self.name)[:80] or 'model'}-v{self.version}"
+
+
+class BatchStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class BatchPrediction(models.Model):
+    """A CSV file predicted in the background: too big to answer within one request."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="batch_predictions"
+    )
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="batch_predictions")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Storage names, never raw paths. The input is deleted (and cleared) once the job ends.
+    input_file = models.CharField(max_length=300, blank=True)
+    input_name = models.CharField(max_length=255, blank=True)  # the uploaded file's name
+    output_file = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=12, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True
+    )
+    progress = models.FloatField(default=0.0)  # 0..1
+    error = models.TextField(blank=True)
+    n_rows = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["workspace", "model", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"batch prediction {self.pk} of model {self.model_id}"
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status in (BatchStatus.SUCCEEDED, BatchStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return round(max(0.0, min(1.0, self.progress or 0.0)) * 100)

@@ -8,7 +8,7 @@ from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.tenancy import require_workspace
-from apps.models.models import Model
+from apps.models.models import BatchPrediction, Model
 
 # ?sort= values the list page and the API accept, mapped to an ordering.
 ORDERINGS = {
@@ -66,3 +66,19 @@ def model_plot_file(*, model: Model, index: int) -> tuple[str, str] | None:
     if not isinstance(plot, dict) or not plot.get("file"):
         return None
     return str(plot.get("name", "")), str(plot["file"])
+
+
+def batch_prediction_list(
+    *, workspace: Any, model: Model, limit: int = 10
+) -> list[BatchPrediction]:
+    """Return the newest batch jobs of `model` in the workspace."""
+    qs = BatchPrediction.objects.filter(workspace=require_workspace(workspace), model=model)
+    return list(qs.select_related("created_by").order_by("-created_at", "-pk")[:limit])
+
+
+def batch_prediction_get(*, workspace: Any, model: Model, pk: Any) -> BatchPrediction:
+    """Return batch job `pk` of the workspace's `model` or raise Http404."""
+    return get_object_or_404(
+        BatchPrediction.objects.select_related("model", "workspace"),
+        workspace=require_workspace(workspace), model=model, pk=pk,
+    )

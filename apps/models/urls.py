@@ -15,4 +15,7 @@ urlpatterns = [
     path("<int:pk>/plots/<int:index>/", views.plot_page, name="plot"),
     path("<int:pk>/try/", views.try_page, name="try"),
     path("<int:pk>/batch/", views.batch_page, name="batch"),
+    path("<int:pk>/batch/<int:batch_pk>/", views.batch_status_page, name="batch_status"),
+    path("<int:pk>/batch/<int:batch_pk>/download/", views.batch_download_page,
+         name="batch_download"),
 ]

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
 from rest_framework.exceptions import APIException
 
 from apps.accounts.models import Role
@@ -18,9 +19,11 @@ from apps.accounts.tenancy import workspace_view
 from apps.core.files import workspace_prefix
 from apps.models import services
 from apps.models.api import model_download_response
-from apps.models.models import Task
+from apps.models.models import BatchStatus, Task
 from apps.models.selectors import (
     ORDERINGS,
+    batch_prediction_get,
+    batch_prediction_list,
     model_algorithms,
     model_get,
     model_list,
@@ -28,7 +31,6 @@ from apps.models.selectors import (
 )
 from ml.errors import BundleError, DataError, SchemaError
 
-BATCH_PAGE_MAX_ROWS = 20_000
 SORTS = {"-created_at": "Newest", "created_at": "Oldest", "-score": "Best score",
          "name": "Name"}
 
@@ -169,21 +171,35 @@ def try_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
+def _batch_context(request: HttpRequest, model: Any, **extra: Any) -> dict[str, Any]:
+    return {"model": model, "max_rows": services.batch_inline_rows(),
+            "jobs": batch_prediction_list(workspace=request.workspace, model=model), **extra}
+
+
+# Viewers may predict: the answer (and a batch job's file) is theirs, the model is unchanged.
 @workspace_view(write_role=Role.VIEWER)
 @require_http_methods(["GET", "POST"])
 def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
     model = model_get(workspace=request.workspace, pk=pk)
-    context: dict[str, Any] = {"model": model, "max_rows": BATCH_PAGE_MAX_ROWS}
+    error = ""
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            context["error"] = "Choose a CSV file to predict."
+            error = "Choose a CSV file to predict."
+        elif services.csv_row_estimate(upload) > services.batch_inline_rows():
+            try:
+                batch = services.batch_prediction_start(model=model, fileobj=upload,
+                                                        user=request.user, filename=upload.name)
+            except DataError as exc:
+                error = str(exc)
+            else:
+                return redirect("models:batch_status", request.workspace.slug, model.pk, batch.pk)
         else:
             try:
                 text = services.model_predict_csv(model=model, fileobj=upload,
-                                                  max_rows=BATCH_PAGE_MAX_ROWS)
+                                                  max_rows=services.batch_inline_rows())
             except (SchemaError, DataError, BundleError) as exc:
-                context["error"] = str(exc)
+                error = str(exc)
             else:
                 services.model_download_record(model=model, user=request.user, fmt="predictions")
                 response = HttpResponse(text, content_type="text/csv; charset=utf-8")
@@ -191,5 +207,39 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
                     f'attachment; filename="{model.download_name}-predictions.csv"'
                 )
                 return response
-    status = 400 if context.get("error") else 200
-    return render(request, "models/batch.html", context, status=status)
+    context = _batch_context(request, model, error=error)
+    return render(request, "models/batch.html", context, status=400 if error else 200)
+
+
+@workspace_view()
+@require_GET
+def batch_status_page(request: HttpRequest, pk: int, batch_pk: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    job = batch_prediction_get(workspace=request.workspace, model=model, pk=batch_pk)
+    if not request.htmx:
+        return render(request, "models/batch.html", _batch_context(request, model, job=job))
+    html = render(request, "models/batch.html#job", {"model": model, "job": job}).content
+    # 286 tells htmx to stop polling once the job has ended (the final state is still shown).
+    return HttpResponseStopPolling(html) if job.is_ended else HttpResponse(html)
+
+
+@workspace_view()
+@require_GET
+def batch_download_page(request: HttpRequest, pk: int, batch_pk: int) -> HttpResponse:
+    model = model_get(workspace=request.workspace, pk=pk)
+    job = batch_prediction_get(workspace=request.workspace, model=model, pk=batch_pk)
+    name = job.output_file
+    # Only this workspace's files are served, whatever the row says.
+    if job.status != BatchStatus.SUCCEEDED or not name.startswith(
+        workspace_prefix(request.workspace) + "/"
+    ):
+        raise Http404("No predictions to download.")
+    try:
+        fh = default_storage.open(name, "rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404("The predictions file is gone.") from exc
+    services.batch_prediction_download_record(batch=job, user=request.user)
+    response = FileResponse(fh, as_attachment=True, content_type="text/csv; charset=utf-8",
+                            filename=f"{model.download_name}-predictions-{job.pk}.csv")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -81,19 +81,6 @@ def test_batch_prediction_returns_an_escaped_csv(
     assert rows[0]["who"] == "'@SUM(A1)" and float(rows[1]["prediction"]) > 0
 
 
-def test_batch_prediction_refuses_files_over_the_page_limit(
-    client_as: Any, alice: Any, register: Any, reg_result: Any, monkeypatch: Any
-) -> None:
-    from apps.models import views
-
-    monkeypatch.setattr(views, "BATCH_PAGE_MAX_ROWS", 2)
-    model = register(reg_result)
-    upload = io.BytesIO(b"size,rooms\n1,1\n2,2\n3,3\n")
-    upload.name = "big.csv"
-    response = client_as(alice).post(page(model, "batch/"), {"file": upload})
-    assert response.status_code == 400 and b"at most 2 are predicted" in response.content
-
-
 def test_page_downloads_work_and_onnx_failures_come_back_as_a_message(
     client_as: Any, bob: Any, register: Any, clf_result: Any
 ) -> None:
