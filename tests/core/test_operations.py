@@ -124,3 +124,13 @@ def test_an_oversized_body_is_413_before_csrf_reads_it(client_as, alice, setting
         content_type="multipart/form-data; boundary=x",
     )
     assert api.status_code == 413 and "upload limit" in api.json()["detail"]
+
+
+def test_every_model_change_has_a_migration():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
