@@ -250,6 +250,11 @@ EXPERIMENT_THREADS = env.int("EXPERIMENT_THREADS", default=1)
 EXPERIMENT_QUEUE_TIMEOUT_S = env.int("EXPERIMENT_QUEUE_TIMEOUT_S", default=86400)
 DATASET_STALE_S = env.int("DATASET_STALE_S", default=900)
 MODEL_CACHE_SIZE = env.int("MODEL_CACHE_SIZE", default=16)
+# Batch prediction: files up to this many rows are answered at once on the page; bigger ones
+# become a background job predicting in chunks. The API's CSV upload answers synchronously.
+BATCH_PREDICT_INLINE_ROWS = env.int("BATCH_PREDICT_INLINE_ROWS", default=20_000)
+BATCH_PREDICT_CHUNK_ROWS = env.int("BATCH_PREDICT_CHUNK_ROWS", default=50_000)
+MODEL_PREDICT_CSV_MAX_ROWS = env.int("MODEL_PREDICT_CSV_MAX_ROWS", default=1_000_000)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
