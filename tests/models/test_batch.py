@@ -223,3 +223,26 @@ def test_deleting_the_model_deletes_its_jobs_and_their_files(
         model_delete(model=model, user=alice)
     assert not BatchPrediction.objects.filter(pk=job.pk).exists()
     assert not default_storage.exists(job.output_file)
+
+
+@pytest.mark.integration
+def test_a_real_worker_runs_a_batch_job_to_a_downloadable_csv(
+    worker: Any, client_as: Any, bob: Any, register: Any, clf_result: Any, settings: Any
+) -> None:
+    from tests.conftest import wait_for
+
+    settings.BATCH_PREDICT_INLINE_ROWS = 2  # decided here, in the web process
+    model = register(clf_result)
+    client = client_as(bob)
+    response = client.post(page(model), {"file": upload(CLF_CSV)})
+    assert response.status_code == 302, response.content
+    job = BatchPrediction.objects.get(model=model)
+
+    def ended() -> bool:
+        job.refresh_from_db()
+        return job.status in (BatchStatus.SUCCEEDED, BatchStatus.FAILED)
+
+    wait_for(ended, timeout=90)
+    assert job.status == BatchStatus.SUCCEEDED, (job.error, worker.log_tail())
+    rows = list(csv.DictReader(io.StringIO(_download(client, model, job).getvalue().decode())))
+    assert len(rows) == 5 and all(r["prediction"] for r in rows)
