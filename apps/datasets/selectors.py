@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -66,30 +65,7 @@ def dataset_preview(*, dataset: Dataset, rows: int = PREVIEW_DEFAULT_ROWS) -> di
         if batch is None:
             return {"columns": names, "rows": []}
         frame = batch.to_pandas()
-    data = [[json_safe(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    from ml.predict import to_json_safe
+
+    data = [[to_json_safe(v) for v in row] for row in frame.itertuples(index=False, name=None)]
     return {"columns": names, "rows": data}
-
-
-def json_safe(value: Any) -> Any:
-    """Return `value` as something JSON can carry: NaN/NaT/inf become None."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (str, bool, int)):
-        return value
-    import numpy as np
-    import pandas as pd
-
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, np.generic):
-        return json_safe(value.item())
-    if isinstance(value, (pd.Timestamp,)) or hasattr(value, "isoformat"):
-        return value.isoformat()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)

@@ -283,24 +283,6 @@ def _run_training(experiment: Experiment, callback: ExperimentCallback) -> Any:
     return train(frame, _train_config(experiment), callback=callback)
 
 
-def json_safe(value: Any) -> Any:
-    """Return value with NumPy scalars made plain and NaN/inf made None (JSON has neither)."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (TypeError, ValueError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 def oriented_score(score: float | None, metric: str) -> float | None:
     """Return the score so that higher is better (lower-is-better metrics are negated)."""
     from ml.evaluation import LOWER_IS_BETTER
@@ -320,13 +302,15 @@ def _save_plots(experiment: Experiment, figures: dict[str, bytes]) -> list[dict[
 
 def _store_results(experiment: Experiment, result: Any, callback: ExperimentCallback) -> str:
     """Save plots and results, register the model, then mark the experiment succeeded."""
+    from ml.predict import to_json_safe
+
     plots = _save_plots(experiment, result.figures)
     stored = Experiment.objects.filter(pk=experiment.pk, status=Status.RUNNING).update(
         task=result.task, progress=1.0, plots=plots,
-        metrics=json_safe(result.metrics), cv_metrics=json_safe(result.cv_metrics),
-        history=json_safe(result.history or callback.history),
-        leaderboard=json_safe(result.leaderboard), best_params=json_safe(result.best_params),
-        feature_importance=json_safe(result.feature_importance),
+        metrics=to_json_safe(result.metrics), cv_metrics=to_json_safe(result.cv_metrics),
+        history=to_json_safe(result.history or callback.history),
+        leaderboard=to_json_safe(result.leaderboard), best_params=to_json_safe(result.best_params),
+        feature_importance=to_json_safe(result.feature_importance),
         score=oriented_score(result.score, result.primary_metric),
         log=callback.lines[-500:], heartbeat_at=timezone.now(),
     )
