@@ -182,6 +182,8 @@ class AlgorithmSpec:
     params: dict[str, ParamSpec]
     builder: Builder | None
     default_space: dict[str, Any] = field(default_factory=dict)
+    # Splits on category codes itself (HistGradientBoosting): one-hot would only slow it down.
+    native_categories: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Render the spec as one entry of `GET /api/v1/algorithms/`."""
@@ -295,11 +297,13 @@ def _str(name: str, default: str | None, choices: tuple[str, ...], *, nullable: 
 
 
 def _add(key: str, task: str, family: str, label: str, *, params: list[ParamSpec],
-         build: Builder | None, space: dict[str, Any] | None = None) -> None:
+         build: Builder | None, space: dict[str, Any] | None = None,
+         native_categories: bool = False) -> None:
     if (key, task) in _REGISTRY:
         raise RuntimeError(f"Algorithm {key!r} is registered twice for {task}.")
     _REGISTRY[(key, task)] = AlgorithmSpec(
-        key, task, family, label, {p.name: p for p in params}, build, copy.deepcopy(space or {})
+        key, task, family, label, {p.name: p for p in params}, build,
+        copy.deepcopy(space or {}), native_categories,
     )
 
 
@@ -540,7 +544,7 @@ def _register_trees() -> None:
                  help="Most leaves per tree."),
             _float("l2_regularization", 0.0, min=0.0, max=1e4, help="L2 penalty on leaves."),
             *_class_weight(task, ("balanced",)),
-        ], build=_hgb_builder(task), space={
+        ], build=_hgb_builder(task), native_categories=True, space={
             "max_iter": {"low": 50, "high": 500, "log": True},
             "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
             "max_leaf_nodes": {"low": 8, "high": 128, "log": True},

@@ -25,6 +25,13 @@ from ml.config import PreprocessingConfig
 from ml.errors import DataError
 
 KINDS = ("numeric", "categorical", "boolean", "datetime", "text")
+# One-hot without limits turns a 2,000-level column into 2,000 dense columns (gigabytes on
+# 100k rows) for no gain: levels rarer than 1% of the rows share one column, and no column
+# yields more than 100. A user's own min_frequency / max_categories replace these.
+DEFAULT_MIN_FREQUENCY = 0.01
+DEFAULT_MAX_CATEGORIES = 100
+# HistGradientBoosting bins a native categorical feature into at most 255 codes.
+NATIVE_MAX_CATEGORIES = 255
 MISSING = "__missing__"
 RARE = "__rare__"
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
@@ -297,15 +304,29 @@ def numeric_pipeline(cfg: PreprocessingConfig) -> Pipeline | str:
                   ("scale", _scaler(cfg)))
 
 
-def categorical_pipeline(cfg: PreprocessingConfig, *, random_state: int = 0) -> Pipeline:
-    """Stringify (missing is a category), group rare values, then encode."""
+def categorical_pipeline(cfg: PreprocessingConfig, *, random_state: int = 0,
+                         native: bool = False) -> Pipeline:
+    """Stringify (missing is a category), group rare values, then encode.
+
+    `native`: integer codes for a model that splits on categories itself (at most 255 codes,
+    the rarest levels grouped; unknown levels become -1, which such a model reads as missing).
+    """
     strings = CategoryStrings()
     encoder: Any
     grouper = None
-    if cfg.categorical_encoder == "onehot":
+    if native and cfg.categorical_encoder != "target":
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=-1,
+            min_frequency=cfg.min_frequency,
+            max_categories=min(cfg.max_categories or NATIVE_MAX_CATEGORIES,
+                               NATIVE_MAX_CATEGORIES),
+        )
+    elif cfg.categorical_encoder == "onehot":
+        limits = cfg.min_frequency is None and cfg.max_categories is None
         encoder = OneHotEncoder(
-            handle_unknown="infrequent_if_exist", min_frequency=cfg.min_frequency,
-            max_categories=cfg.max_categories, sparse_output=False,
+            handle_unknown="infrequent_if_exist",
+            min_frequency=DEFAULT_MIN_FREQUENCY if limits else cfg.min_frequency,
+            max_categories=cfg.max_categories or DEFAULT_MAX_CATEGORIES, sparse_output=False,
         )
     elif cfg.categorical_encoder == "ordinal":
         encoder = OrdinalEncoder(
@@ -338,19 +359,23 @@ def datetime_pipeline(cfg: PreprocessingConfig) -> Pipeline:
 
 
 def build_preprocessor(
-    kinds: dict[str, str], config: PreprocessingConfig, *, random_state: int = 0
+    kinds: dict[str, str], config: PreprocessingConfig, *, random_state: int = 0,
+    native_categories: bool = False,
 ) -> ColumnTransformer:
-    """Build an unfitted ColumnTransformer for columns of the given kinds."""
-    by_kind: dict[str, list[str]] = {k: [] for k in KINDS}
-    for column, kind in kinds.items():
-        by_kind[kind if kind in by_kind else "categorical"].append(column)
+    """Build an unfitted ColumnTransformer for columns of the given kinds.
+
+    With `native_categories` the categorical part yields one integer code per column (see
+    `categorical_mask` for where those columns land in the output).
+    """
+    by_kind = _by_kind(kinds)
     parts: list[tuple[str, Any, Any]] = []
     if by_kind["numeric"]:
         parts.append(("num", numeric_pipeline(config), by_kind["numeric"]))
     if by_kind["boolean"]:
         parts.append(("bool", boolean_pipeline(), by_kind["boolean"]))
     if by_kind["categorical"]:
-        parts.append(("cat", categorical_pipeline(config, random_state=random_state),
+        parts.append(("cat", categorical_pipeline(config, random_state=random_state,
+                                                  native=native_categories),
                       by_kind["categorical"]))
     if by_kind["datetime"] and config.datetime_features:
         parts.append(("date", datetime_pipeline(config), by_kind["datetime"]))
@@ -361,6 +386,27 @@ def build_preprocessor(
         raise DataError("None of the feature columns can be used (all text or dates turned off).")
     # Dense output: every estimator (including Keras) takes it, and widths stay bounded.
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+def _by_kind(kinds: dict[str, str]) -> dict[str, list[str]]:
+    by_kind: dict[str, list[str]] = {k: [] for k in KINDS}
+    for column, kind in kinds.items():
+        by_kind[kind if kind in by_kind else "categorical"].append(column)
+    return by_kind
+
+
+def categorical_mask(kinds: dict[str, str], config: PreprocessingConfig) -> list[bool] | None:
+    """Return which output columns of a native-categories preprocessor hold category codes.
+
+    None when there are no categorical columns (the model then needs no mask).
+    """
+    by_kind = _by_kind(kinds)
+    if not by_kind["categorical"] or config.categorical_encoder == "target":
+        return None
+    width_after = (5 * len(by_kind["datetime"]) if config.datetime_features else 0) + (
+        config.text_hash_features * len(by_kind["text"]) if config.text == "hash" else 0)
+    before = len(by_kind["numeric"]) + len(by_kind["boolean"])
+    return [False] * before + [True] * len(by_kind["categorical"]) + [False] * width_after
 
 
 def feature_origins(preprocessor: ColumnTransformer) -> list[str]:

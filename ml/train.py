@@ -26,7 +26,7 @@ from ml.config import TrainConfig, validate_for_data
 from ml.errors import ConfigError, DataError, MLError
 from ml.features import build_feature_steps
 from ml.predict import EnginePipeline
-from ml.preprocessing import build_preprocessor, column_kinds
+from ml.preprocessing import build_preprocessor, categorical_mask, column_kinds
 
 logger = logging.getLogger(__name__)
 MIN_ROWS = 10
@@ -219,10 +219,19 @@ def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
 
     def make(key: str, params: dict[str, Any], callback: ProgressCallback | None) -> Pipeline:
         spec = get_algorithm(key, config.task)
+        features = build_feature_steps(config.feature_engineering, task=config.task,
+                                       random_state=rs)
+        # Category codes stay where categorical_mask says only when no step reshapes columns.
+        native = spec.native_categories and not features
+        model = spec.build(params, random_state=rs, callback=callback)
+        mask = categorical_mask(kinds, config.preprocessing) if native else None
+        if mask is not None:
+            model.set_params(categorical_features=mask)
         steps: list[tuple[str, Any]] = [
-            ("preprocess", build_preprocessor(kinds, config.preprocessing, random_state=rs)),
-            *build_feature_steps(config.feature_engineering, task=config.task, random_state=rs),
-            ("model", spec.build(params, random_state=rs, callback=callback)),
+            ("preprocess", build_preprocessor(kinds, config.preprocessing, random_state=rs,
+                                              native_categories=native)),
+            *features,
+            ("model", model),
         ]
         # EnginePipeline: a Pipeline whose predict/predict_proba skip per-call overhead.
         return EnginePipeline(steps)
