@@ -133,15 +133,36 @@ def _form_context(request: HttpRequest, body: dict[str, Any],
     }
 
 
+def _resolved_task(request: HttpRequest, source: Any) -> str:
+    """Return the task the form means: the chosen one, else the one its target implies."""
+    task = source.get("task", "")
+    if task in ("classification", "regression"):
+        return task
+    from apps.datasets.selectors import dataset_list_ready
+
+    pk, target = str(source.get("dataset") or ""), source.get("target", "")
+    dataset = next((d for d in dataset_list_ready(workspace=request.workspace)
+                    if str(d.pk) == pk), None)
+    return str((_target_info(dataset, target) or {}).get("task") or "")
+
+
 def _body(request: HttpRequest, source: Any) -> dict[str, Any]:
-    """Read the form (GET for HTMX refreshes, POST for "Run") into an experiment body."""
+    """Read the form (GET for HTMX refreshes, POST for "Run") into an experiment body.
+
+    Parameter fields are read with the schema of the algorithm they were drawn for
+    (`params_for`); after a change of algorithm or task they belong to another one, and the
+    new algorithm starts from its own defaults, exactly as the API's.
+    """
     from ml.algorithms import list_algorithms
 
     catalogue = {(a["key"], a["task"]): a for a in list_algorithms()}
-    key, task = source.get("algorithm", ""), source.get("task", "")
+    key, task = source.get("algorithm", ""), _resolved_task(request, source)
     spec = catalogue.get((key, task)) or next(
         (a for (k, _), a in catalogue.items() if k == key), None)
-    return forms.body_from_post(source, spec["params"] if spec else {}, [])
+    body = forms.body_from_post(source, spec["params"] if spec else {}, [])
+    if spec is None or source.get("params_for") != f"{spec['key']}:{spec['task']}":
+        body["params"] = {}
+    return body
 
 
 @workspace_view()
