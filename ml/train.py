@@ -54,6 +54,8 @@ class TrainResult:
     score: float | None = None
     duration_s: float = 0.0
     log: list[str] = field(default_factory=list)
+    # Seconds per phase ("preprocess_and_fit", "evaluate", "importance", "plots", ...).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- callbacks
@@ -263,6 +265,17 @@ class _Run:
         self.leaderboard: list[dict[str, Any]] = []
         self.best_params: dict[str, Any] = {}
         self.cv_metrics: dict[str, dict[str, float | None]] = {}
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the seconds the block takes to `timings[phase]`."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            spent = time.monotonic() - started
+            self.timings[phase] = round(self.timings.get(phase, 0.0) + spent, 3)
 
     def step(self, fraction: float, message: str) -> None:
         self.rec.check_cancelled()
@@ -284,9 +297,13 @@ class _Run:
         )
         if note:
             self.rec.on_log(note)
-        with _readable_errors():
+        with _readable_errors(), self.timed("preprocess_and_fit"):
             pipeline, key, params = self.fit(X_train, y_train, cv)
-        return self.evaluate(pipeline, key, params, X, X_test, y_test)
+        result = self.evaluate(pipeline, key, params, X, X_test, y_test)
+        result.timings = self.timings
+        self.rec.on_log("Time per phase: " + ", ".join(
+            f"{name.replace('_', ' ')} {seconds:.2f} s" for name, seconds in self.timings.items()))
+        return result
 
     # -- fitting
 
@@ -380,19 +397,22 @@ class _Run:
                  X_test: pd.DataFrame, y_test: np.ndarray) -> TrainResult:
         config = self.config
         self.step(0.8, "Predicting the test split")
-        with _readable_errors():
+        with _readable_errors(), self.timed("evaluate"):
             y_pred = pipeline.predict(X_test)
             self.step(0.82, "Computing metrics")
             proba = _probabilities(pipeline, X_test) if config.task == "classification" else None
         classes = _plain(list(pipeline.classes_)) if config.task == "classification" else None
-        if config.task == "classification":
-            metrics = ev.classification_metrics(y_test, y_pred, proba, pipeline.classes_)
-        else:
-            metrics = ev.regression_metrics(y_test, y_pred)
+        with self.timed("evaluate"):
+            if config.task == "classification":
+                metrics = ev.classification_metrics(y_test, y_pred, proba, pipeline.classes_)
+            else:
+                metrics = ev.regression_metrics(y_test, y_pred)
         self.step(0.85, "Measuring feature importance")
-        importance = self.importance(pipeline, X_test, y_test)
+        with self.timed("importance"):
+            importance = self.importance(pipeline, X_test, y_test)
         self.step(0.9, "Drawing figures")
-        figures = self.figures(y_test, y_pred, proba, pipeline, importance)
+        with self.timed("plots"):
+            figures = self.figures(y_test, y_pred, proba, pipeline, importance)
         primary = ev.PRIMARY_METRIC[config.task]
         self.step(1.0, "Done")
         return TrainResult(

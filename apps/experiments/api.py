@@ -49,6 +49,10 @@ class ExperimentOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
         child=serializers.DictField(child=serializers.JSONField()),
         help_text="Trials of auto and tuning jobs, best first.")
     best_params = serializers.DictField(child=serializers.JSONField())
+    timings = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text="Seconds per phase (load, preprocess_and_fit, evaluate, importance, plots, "
+                  "save), so a user sees where the time went.")
     feature_importance = serializers.JSONField()
     config = serializers.DictField(child=serializers.JSONField(),
                                    help_text="The normalised configuration, defaults filled in.")
@@ -65,8 +69,8 @@ class ExperimentOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
         fields = [
             "id", "name", "dataset", "target", "task", "algorithm", "params", "status",
             "progress", "error", "metrics", "cv_metrics", "history", "leaderboard",
-            "best_params", "feature_importance", "score", "plots", "model", "config", "log",
-            "created_at", "started_at", "finished_at", "duration_s",
+            "best_params", "timings", "feature_importance", "score", "plots", "model", "config",
+            "log", "created_at", "started_at", "finished_at", "duration_s",
         ]
         # Output only: read-only fields are `required` in the schema, as they always appear.
         read_only_fields = fields

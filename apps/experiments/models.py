@@ -42,6 +42,8 @@ class Experiment(models.Model):
 
     metrics = models.JSONField(default=dict, blank=True)
     cv_metrics = models.JSONField(default=dict, blank=True)
+    # Seconds per phase: load, preprocess_and_fit, evaluate, importance, plots, save.
+    timings = models.JSONField(default=dict, blank=True)
     history = models.JSONField(default=list, blank=True)
     leaderboard = models.JSONField(default=list, blank=True)
     best_params = models.JSONField(default=dict, blank=True)

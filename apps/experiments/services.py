@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import math
 import os
+import time
 import traceback
 from datetime import timedelta
 from typing import Any
@@ -279,8 +280,12 @@ def _run_training(experiment: Experiment, callback: ExperimentCallback) -> Any:
 
     callback.on_progress(0.0, f"Loading the dataset {experiment.dataset.name!r}")
     callback.flush()
+    started = time.monotonic()
     frame = dataset_load_frame(dataset=experiment.dataset)
-    return train(frame, _train_config(experiment), callback=callback)
+    loaded = round(time.monotonic() - started, 3)
+    result = train(frame, _train_config(experiment), callback=callback)
+    result.timings = {"load": loaded, **result.timings}
+    return result
 
 
 def oriented_score(score: float | None, metric: str) -> float | None:
@@ -304,6 +309,7 @@ def _store_results(experiment: Experiment, result: Any, callback: ExperimentCall
     """Save plots and results, register the model, then mark the experiment succeeded."""
     from ml.predict import to_json_safe
 
+    started = time.monotonic()
     plots = _save_plots(experiment, result.figures)
     stored = Experiment.objects.filter(pk=experiment.pk, status=Status.RUNNING).update(
         task=result.task, progress=1.0, plots=plots,
@@ -320,7 +326,9 @@ def _store_results(experiment: Experiment, result: Any, callback: ExperimentCall
         return Status.CANCELLED
     experiment.refresh_from_db()
     _register_model(experiment, result, callback)
-    _finish(experiment.pk, Status.SUCCEEDED, callback=callback)
+    timings = {**result.timings, "save": round(time.monotonic() - started, 3)}
+    callback.on_log(f"Saved the figures and the model in {timings['save']:.2f} s.")
+    _finish(experiment.pk, Status.SUCCEEDED, callback=callback, timings=timings)
     return Status.SUCCEEDED
 
 

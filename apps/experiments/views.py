@@ -146,7 +146,7 @@ def _resolved_task(request: HttpRequest, source: Any) -> str:
     return str((_target_info(dataset, target) or {}).get("task") or "")
 
 
-def _body(request: HttpRequest, source: Any) -> dict[str, Any]:
+def _body(request: HttpRequest, source: Any, *, refresh: bool = False) -> dict[str, Any]:
     """Read the form (GET for HTMX refreshes, POST for "Run") into an experiment body.
 
     Parameter fields are read with the schema of the algorithm they were drawn for
@@ -160,7 +160,10 @@ def _body(request: HttpRequest, source: Any) -> dict[str, Any]:
     spec = catalogue.get((key, task)) or next(
         (a for (k, _), a in catalogue.items() if k == key), None)
     body = forms.body_from_post(source, spec["params"] if spec else {}, [])
-    if spec is None or source.get("params_for") != f"{spec['key']}:{spec['task']}":
+    # No params_for: a refresh of a form that had no param fields yet (defaults), or a
+    # hand-made POST (its fields are read as they are).
+    drawn_for = source.get("params_for", "" if refresh else None)
+    if spec is None or drawn_for is not None and drawn_for != f"{spec['key']}:{spec['task']}":
         body["params"] = {}
     return body
 
@@ -189,7 +192,7 @@ def experiment_create_view(request: HttpRequest) -> HttpResponse:
 @workspace_view()
 def experiment_form_fields_view(request: HttpRequest) -> HttpResponse:
     """Re-render the dataset-dependent part of the form (HTMX, on any change)."""
-    body = _body(request, request.GET)
+    body = _body(request, request.GET, refresh=True)
     body["features"] = request.GET.getlist("features")
     chose_dataset = request.htmx and request.htmx.trigger == "id_dataset"
     return render(request, TEMPLATE_FORM + "#dynamic",

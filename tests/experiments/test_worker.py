@@ -58,6 +58,10 @@ def test_every_kind_of_job_runs_to_succeeded_on_a_real_worker(
         assert data["plots"], kind
         assert data["model"] is not None, kind
         assert api.get(data["plots"][0]["url"]).status_code == 200
+        phases = {"load", "preprocess_and_fit", "evaluate", "importance", "plots", "save"}
+        assert set(data["timings"]) == phases, kind  # where the time went, phase by phase
+        assert all(seconds >= 0 for seconds in data["timings"].values())
+        assert any(line.startswith("Time per phase: ") for line in data["log"]), kind
     assert [h["epoch"] for h in results["mlp"]["history"]] == [0, 1, 2] or len(
         results["mlp"]["history"]) == 3
     assert "loss" in results["mlp"]["history"][0]
