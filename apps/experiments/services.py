@@ -88,6 +88,10 @@ def experiment_validate(*, workspace: Any, data: dict[str, Any]) -> tuple[Any, d
 
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ["The body must be a JSON object."]})
+    # Name every missing required field at once, as DRF does, not one per attempt.
+    absent = [f for f in ("dataset", "target", "algorithm") if data.get(f) in (None, "")]
+    if absent:
+        raise ValidationError({f: ["This field is required."] for f in absent})
     dataset = _dataset_for(workspace=workspace, value=data.get("dataset"))
     body = {k: v for k, v in data.items() if k not in ("name", "dataset", "n_threads")}
     try:

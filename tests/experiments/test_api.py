@@ -99,6 +99,16 @@ def test_it_refuses_a_bad_config_naming_the_field(
     assert not Experiment.objects.exists()
 
 
+def test_an_empty_body_names_every_missing_required_field(
+    api: Any, iris: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    response = create(api, {}, django_capture_on_commit_callbacks)
+    assert response.status_code == 400
+    assert set(response.json()) == {"dataset", "target", "algorithm"}
+    response = create(api, {"dataset": iris.pk}, django_capture_on_commit_callbacks)
+    assert set(response.json()) == {"target", "algorithm"}
+
+
 def test_it_refuses_a_dataset_that_is_not_ready(
     api: Any, make_dataset: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
