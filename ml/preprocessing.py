@@ -364,8 +364,8 @@ def build_preprocessor(
 ) -> ColumnTransformer:
     """Build an unfitted ColumnTransformer for columns of the given kinds.
 
-    With `native_categories` the categorical part yields one integer code per column (see
-    `categorical_mask` for where those columns land in the output).
+    With `native_categories` the categorical part comes first and yields one integer code per
+    column, so the model finds them at `native_category_indices`.
     """
     by_kind = _by_kind(kinds)
     parts: list[tuple[str, Any, Any]] = []
@@ -374,9 +374,10 @@ def build_preprocessor(
     if by_kind["boolean"]:
         parts.append(("bool", boolean_pipeline(), by_kind["boolean"]))
     if by_kind["categorical"]:
-        parts.append(("cat", categorical_pipeline(config, random_state=random_state,
-                                                  native=native_categories),
-                      by_kind["categorical"]))
+        categorical = ("cat", categorical_pipeline(config, random_state=random_state,
+                                                   native=native_categories),
+                       by_kind["categorical"])
+        parts.insert(0 if native_categories else len(parts), categorical)
     if by_kind["datetime"] and config.datetime_features:
         parts.append(("date", datetime_pipeline(config), by_kind["datetime"]))
     if config.text == "hash":
@@ -395,18 +396,16 @@ def _by_kind(kinds: dict[str, str]) -> dict[str, list[str]]:
     return by_kind
 
 
-def categorical_mask(kinds: dict[str, str], config: PreprocessingConfig) -> list[bool] | None:
-    """Return which output columns of a native-categories preprocessor hold category codes.
+def native_category_indices(kinds: dict[str, str],
+                            config: PreprocessingConfig) -> list[int] | None:
+    """Return the output columns of a native-categories preprocessor that hold category codes.
 
-    None when there are no categorical columns (the model then needs no mask).
+    None when there are none (no categorical column, or target encoding makes them numbers).
     """
-    by_kind = _by_kind(kinds)
-    if not by_kind["categorical"] or config.categorical_encoder == "target":
+    n_categorical = len(_by_kind(kinds)["categorical"])
+    if not n_categorical or config.categorical_encoder == "target":
         return None
-    width_after = (5 * len(by_kind["datetime"]) if config.datetime_features else 0) + (
-        config.text_hash_features * len(by_kind["text"]) if config.text == "hash" else 0)
-    before = len(by_kind["numeric"]) + len(by_kind["boolean"])
-    return [False] * before + [True] * len(by_kind["categorical"]) + [False] * width_after
+    return list(range(n_categorical))  # the categorical part comes first
 
 
 def feature_origins(preprocessor: ColumnTransformer) -> list[str]:

@@ -26,7 +26,7 @@ from ml.config import TrainConfig, validate_for_data
 from ml.errors import ConfigError, DataError, MLError
 from ml.features import build_feature_steps
 from ml.predict import EnginePipeline
-from ml.preprocessing import build_preprocessor, categorical_mask, column_kinds
+from ml.preprocessing import build_preprocessor, column_kinds, native_category_indices
 
 logger = logging.getLogger(__name__)
 MIN_ROWS = 10
@@ -223,12 +223,12 @@ def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
         spec = get_algorithm(key, config.task)
         features = build_feature_steps(config.feature_engineering, task=config.task,
                                        random_state=rs)
-        # Category codes stay where categorical_mask says only when no step reshapes columns.
+        # The codes stay in the columns the model is told only when no step reshapes columns.
         native = spec.native_categories and not features
         model = spec.build(params, random_state=rs, callback=callback)
-        mask = categorical_mask(kinds, config.preprocessing) if native else None
-        if mask is not None:
-            model.set_params(categorical_features=mask)
+        codes = native_category_indices(kinds, config.preprocessing) if native else None
+        if codes is not None:
+            model.set_params(categorical_features=codes)
         steps: list[tuple[str, Any]] = [
             ("preprocess", build_preprocessor(kinds, config.preprocessing, random_state=rs,
                                               native_categories=native)),

@@ -56,8 +56,6 @@ def _config_error(exc: ConfigError) -> ValidationError:
 
 def _dataset_for(*, workspace: Any, value: Any) -> Any:
     """Return the workspace's ready dataset `value`, or raise a ValidationError on `dataset`."""
-    if value in (None, ""):
-        raise ValidationError({"dataset": ["This field is required."]})
     try:
         pk = int(value)
     except (TypeError, ValueError):

@@ -62,9 +62,17 @@ def _algorithms(task: str | None) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _target_info(dataset: Any, target: str) -> dict[str, Any] | None:
+def _target_info(request: HttpRequest, dataset: Any, target: str) -> dict[str, Any] | None:
+    """Return the target report the form shows, computed once per request (it reads the data)."""
     if dataset is None or not target:
         return None
+    reports = request.__dict__.setdefault("_target_reports", {})
+    if (dataset.pk, target) not in reports:
+        reports[dataset.pk, target] = _target_report(dataset, target)
+    return reports[dataset.pk, target]
+
+
+def _target_report(dataset: Any, target: str) -> dict[str, Any]:
     from apps.datasets.services import dataset_load_frame
     from ml.errors import MLError
     from ml.validation import target_report
@@ -114,7 +122,7 @@ def _form_context(request: HttpRequest, body: dict[str, Any],
     target = body.get("target") if body.get("target") in columns else ""
     if default_target and not target and columns:
         target = columns[-1]  # the usual place of the label; one choice less to make
-    info = _target_info(dataset, target)
+    info = _target_info(request, dataset, target)
     task = body.get("task") if body.get("task") in ("classification", "regression") else (
         (info or {}).get("task"))
     algorithms = _algorithms(task)
@@ -140,10 +148,11 @@ def _resolved_task(request: HttpRequest, source: Any) -> str:
         return task
     from apps.datasets.selectors import dataset_list_ready
 
-    pk, target = str(source.get("dataset") or ""), source.get("target", "")
-    dataset = next((d for d in dataset_list_ready(workspace=request.workspace)
-                    if str(d.pk) == pk), None)
-    return str((_target_info(dataset, target) or {}).get("task") or "")
+    pk = str(source.get("dataset") or "")
+    dataset = dataset_list_ready(workspace=request.workspace).filter(
+        pk=int(pk)).first() if pk.isdigit() else None
+    return str((_target_info(request, dataset, source.get("target", "")) or {}).get("task")
+               or "")
 
 
 def _body(request: HttpRequest, source: Any, *, refresh: bool = False) -> dict[str, Any]:

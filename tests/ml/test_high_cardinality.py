@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ml.config import PreprocessingConfig, TrainConfig
-from ml.preprocessing import build_preprocessor, categorical_mask, column_kinds
+from ml.preprocessing import build_preprocessor, column_kinds, native_category_indices
 from ml.train import train
 
 
@@ -36,10 +36,10 @@ def test_it_gives_hist_gradient_boosting_one_code_column_per_category(wide_level
     result = train(wide_levels, _config(wide_levels, "hist_gradient_boosting"))
     pre = result.pipeline.named_steps["preprocess"]
     out = pre.transform(wide_levels.drop(columns="target"))
-    assert out.shape == (len(wide_levels), 3)  # x, shop, kind: not 2,000 one-hot columns
+    assert out.shape == (len(wide_levels), 3)  # shop, kind, x: not 2,000 one-hot columns
     model = result.pipeline.named_steps["model"]
-    assert list(model.is_categorical_) == [False, True, True]
-    assert out[:, 1].max() < 255  # the native limit: rare shops share a code
+    assert list(model.is_categorical_) == [True, True, False]
+    assert out[:, 0].max() < 255  # the native limit: rare shops share a code
 
 
 def test_it_bounds_the_default_one_hot_width(wide_levels) -> None:
@@ -55,12 +55,19 @@ def test_a_users_own_limits_replace_the_defaults(wide_levels) -> None:
     assert out.shape[1] == 1 + 10 + 3
 
 
-def test_the_mask_follows_the_output_layout() -> None:
-    kinds = {"d": "datetime", "c": "categorical", "n": "numeric", "b": "boolean"}
-    assert categorical_mask(kinds, PreprocessingConfig()) == [False, False, True] + [False] * 5
-    assert categorical_mask({"n": "numeric"}, PreprocessingConfig()) is None
+def test_the_code_columns_are_where_the_preprocessor_puts_them() -> None:
+    frame = pd.DataFrame({"d": pd.date_range("2024-01-01", periods=8).astype(str),
+                          "c": list("abcdabcd"), "n": range(8), "e": list("xyxyxyxy")})
+    kinds = column_kinds(frame)
+    pre = build_preprocessor(kinds, PreprocessingConfig(), native_categories=True).fit(frame)
+    codes = native_category_indices(kinds, PreprocessingConfig())
+    assert codes == [0, 1]
+    out = pre.transform(frame)
+    assert out.shape[1] == 2 + 1 + 5  # two code columns, the number, five date parts
+    assert set(out[:, 0]) == {0, 1, 2, 3} and set(out[:, 1]) == {0, 1}
+    assert native_category_indices({"n": "numeric"}, PreprocessingConfig()) is None
     target = PreprocessingConfig(categorical_encoder="target")
-    assert categorical_mask(kinds, target) is None
+    assert native_category_indices(kinds, target) is None
 
 
 def test_native_categories_score_like_a_hand_written_one_hot(wide_levels) -> None:
