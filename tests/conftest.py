@@ -117,10 +117,11 @@ def client_as(workspace: Any, other_workspace: Any) -> Callable[[Any], Any]:
 class Worker:
     """A `manage.py qcluster` subprocess that shares the test database and data folder."""
 
-    def __init__(self, db_name: str) -> None:
+    def __init__(self, db_name: str, *, name: str = "worker", **env: str) -> None:
         self.db_name = db_name
+        self.env = env  # settings for this cluster only, e.g. JOB_MEMORY_LIMIT_MB
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(os.environ["DATA_DIR"]) / "worker.log"
+        self.log_path = Path(os.environ["DATA_DIR"]) / f"{name}.log"
 
     def start(self) -> None:
         env = dict(os.environ)
@@ -131,6 +132,7 @@ class Worker:
             Q_WORKERS=env.get("Q_WORKERS", "1"),
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.env)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "qcluster"],
@@ -169,8 +171,15 @@ class Worker:
                 self.proc.wait(timeout=10)
         self.proc = None
 
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
     def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        return self.log_text()[-4000:]
+
+    def ran_in_a_job_process(self, noun: str, pk: int) -> bool:
+        """Whether the job runner (apps.core.jobs) ran this job in a supervised child."""
+        return f"apps.core.jobs: {noun} {pk} ended after " in self.log_text()
 
 
 @pytest.fixture(scope="session")

@@ -23,12 +23,23 @@ def storage_path(workspace: Any, area: str, suffix: str) -> str:
 
 
 def storage_save(name: str, content: IO[bytes] | bytes) -> str:
-    """Save bytes or a file object under `name`; return the name actually used."""
+    """Save bytes or a file object under `name`; return the name actually used.
+
+    Inside a job's process the name is announced first, so a job killed while saving leaves
+    no file behind (see apps.core.jobs).
+    """
+    from apps.core.jobs import job_file_created
+
+    job_file_created(name)
     if isinstance(content, bytes):
         from django.core.files.base import ContentFile
 
-        return default_storage.save(name, ContentFile(content))
-    return default_storage.save(name, File(content))
+        saved = default_storage.save(name, ContentFile(content))
+    else:
+        saved = default_storage.save(name, File(content))
+    if saved != name:
+        job_file_created(saved)
+    return saved
 
 
 def storage_delete(name: str | None) -> None:

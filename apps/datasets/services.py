@@ -10,7 +10,6 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,9 +18,9 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core import jobs
 from apps.core.files import storage_delete, storage_path
 from apps.core.services import audit_record
 from apps.core.uploads import UploadTooLarge
@@ -32,7 +31,6 @@ from ml.errors import DataError
 log = logging.getLogger(__name__)
 
 ALLOWED_EXTENSIONS = (".csv", ".tsv", ".txt")
-MAX_ATTEMPTS = 2
 GENERIC_ERROR = (
     "Processing failed because of an internal error. The file was kept; try uploading it "
     "again, and if it fails again tell an administrator (the details are in the server log)."
@@ -124,39 +122,34 @@ def _processing(dataset_id: int) -> Any:
     return Dataset.objects.filter(pk=dataset_id, status=DatasetStatus.PROCESSING)
 
 
-def _beat(dataset_id: int) -> None:
-    _processing(dataset_id).update(heartbeat_at=timezone.now())
-
-
 def _fail(dataset_id: int, message: str) -> None:
-    _processing(dataset_id).update(
-        status=DatasetStatus.FAILED, error=message, heartbeat_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
+    jobs.end(DATASET_JOB, dataset_id, DatasetStatus.FAILED, error=message)
 
 
-def _claim(dataset_id: int) -> Dataset | None:
-    """Count an attempt and return the row, or None if there is nothing (left) to do."""
-    now = timezone.now()
-    if not _processing(dataset_id).update(
-        attempts=F("attempts") + 1, started_at=now, heartbeat_at=now
-    ):
-        return None
+DATASET_JOB = jobs.JobKind(
+    noun="dataset", model="apps.datasets.models.Dataset",
+    work="apps.datasets.services.dataset_work",
+    queued=DatasetStatus.PROCESSING, running=DatasetStatus.PROCESSING,
+    succeeded=DatasetStatus.READY, failed=DatasetStatus.FAILED, cancelled=None,
+    ended_field="updated_at",
+    stale_message=("Processing stopped: the worker handling this file stopped responding. "
+                   "Upload the file again; if it keeps failing, try a smaller file."),
+    lost_message=("Processing never started: no worker picked the file up. "
+                  "Check that the job workers are running, then upload the file again."),
+    retry_message=("Processing was interrupted several times (the worker stopped while reading "
+                   "this file, perhaps because it ran out of memory). Try a smaller file."),
+    queue_timeout_setting="DATASET_QUEUE_TIMEOUT_S",
+)
+
+
+def dataset_process(*, dataset_id: int) -> str | None:
+    """Parse the stored CSV, save it as Parquet, profile it: through the job runner."""
+    return jobs.run(DATASET_JOB, dataset_id)
+
+
+def dataset_work(dataset_id: int) -> None:
+    """Process a claimed dataset and mark it ready or failed; runs in the job's process."""
     dataset = Dataset.objects.select_related("workspace").get(pk=dataset_id)
-    if dataset.attempts > MAX_ATTEMPTS:
-        _fail(dataset_id, (
-            "Processing was interrupted several times (the worker stopped while reading this "
-            "file, perhaps because it ran out of memory). Try a smaller file."
-        ))
-        return None
-    return dataset
-
-
-def dataset_process(*, dataset_id: int) -> None:
-    """Parse the stored CSV, save it as Parquet, profile it, and mark it ready or failed."""
-    dataset = _claim(dataset_id)
-    if dataset is None:
-        return
     try:
         _process(dataset)
     except DataError as exc:
@@ -172,7 +165,6 @@ def _process(dataset: Dataset) -> None:
     with default_storage.open(dataset.file, "rb") as fh:
         df = read_csv(fh, limits=_limits())
     _release_arrow_memory()
-    _beat(dataset.pk)
     # Parquet writing (pyarrow, outside the GIL) overlaps the profile (numpy/pandas).
     with ThreadPoolExecutor(max_workers=1) as pool:
         saving = pool.submit(_save_parquet, dataset, df)
@@ -183,7 +175,6 @@ def _process(dataset: Dataset) -> None:
             raise
         parquet = saving.result()
     del df
-    _beat(dataset.pk)
     finished = _processing(dataset.pk).update(
         status=DatasetStatus.READY, error=None, parquet=parquet,
         n_rows=profile["n_rows"], n_columns=profile["n_columns"],
@@ -223,11 +214,13 @@ def _save_parquet(dataset: Dataset, df: pd.DataFrame) -> str:
         write_parquet(df, tmp)
         tmp.seek(0)
         saved = None
+        jobs.job_file_created(name)
         try:
             saved = default_storage.save(name, File(tmp, name=os.path.basename(name)))
         except BaseException:
             storage_delete(saved or name)
             raise
+    jobs.job_file_created(saved)
     return saved
 
 
@@ -295,22 +288,4 @@ def dataset_rename(*, dataset: Dataset, user: Any, name: str) -> Dataset:
 
 def dataset_fail_stale() -> int:
     """Mark processing datasets whose worker died or that were never picked up as failed."""
-    now = timezone.now()
-    stale_s = getattr(settings, "DATASET_STALE_S", 15 * 60)
-    queue_s = getattr(settings, "DATASET_QUEUE_TIMEOUT_S", max(6 * 3600, settings.JOB_TIMEOUT_S))
-    dead = Q(heartbeat_at__lt=now - timedelta(seconds=stale_s)) | Q(
-        heartbeat_at__isnull=True, started_at__lt=now - timedelta(seconds=stale_s)
-    )
-    never = Q(started_at__isnull=True, created_at__lt=now - timedelta(seconds=queue_s))
-    stale = Dataset.objects.filter(status=DatasetStatus.PROCESSING)
-    died = stale.filter(dead).update(
-        status=DatasetStatus.FAILED, updated_at=now,
-        error="Processing stopped: the worker handling this file stopped responding. "
-              "Upload the file again; if it keeps failing, try a smaller file.",
-    )
-    waited = stale.filter(never).update(
-        status=DatasetStatus.FAILED, updated_at=now,
-        error="Processing never started: no worker picked the file up. "
-              "Check that the job workers are running, then upload the file again.",
-    )
-    return died + waited
+    return jobs.fail_stale(DATASET_JOB)

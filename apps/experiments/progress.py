@@ -9,11 +9,9 @@ to stop.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
-from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from apps.experiments.models import Experiment, Status
@@ -95,41 +93,3 @@ def _finite(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return number == number and number not in (float("inf"), float("-inf"))
-
-
-class Heartbeat:
-    """A daemon thread that marks the row alive every few seconds while the job runs.
-
-    It runs even during a long C-level fit (NumPy and scikit-learn release the GIL), so only a
-    dead process stops the heartbeat — which is what `experiment_fail_stale` looks for.
-    """
-
-    def __init__(self, experiment_id: int, *, every_s: float) -> None:
-        self.experiment_id = experiment_id
-        self.every_s = every_s
-        self._done = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"heartbeat-{experiment_id}", daemon=True
-        )
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        try:
-            while not self._done.wait(self.every_s):
-                try:
-                    Experiment.objects.filter(
-                        pk=self.experiment_id, status=Status.RUNNING
-                    ).update(heartbeat_at=timezone.now())
-                except Exception:  # a busy database must not kill the job; try again later
-                    log.warning("Heartbeat of experiment %s failed", self.experiment_id,
-                                exc_info=True)
-                    close_old_connections()
-        finally:
-            connection.close()  # this thread's own connection

@@ -8,20 +8,19 @@ import math
 import os
 import time
 import traceback
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
 
+from apps.core import jobs
 from apps.core.files import storage_delete, storage_path, storage_save
 from apps.core.services import audit_record
 from apps.experiments.models import Experiment, Status
-from apps.experiments.progress import ExperimentCallback, Heartbeat
+from apps.experiments.progress import ExperimentCallback
 from ml.errors import ConfigError, MLError, TrainingCancelled
 
 log = logging.getLogger(__name__)
@@ -32,10 +31,6 @@ INTERNAL_MESSAGE = (
     "Training stopped because of an unexpected internal error. The details are in the log for "
     "administrators; try again, or pick another algorithm."
 )
-# Settings with defaults (config/settings may override them).
-STALE_AFTER_S = 120
-MAX_ATTEMPTS = 2
-HEARTBEAT_S = 10.0
 
 
 class ExperimentEnded(Exception):
@@ -179,48 +174,24 @@ def experiment_delete(*, experiment: Experiment, user: Any) -> None:
 
 def experiment_fail_stale(*, stale_after_s: float | None = None) -> int:
     """Fail running experiments whose heartbeat stopped; return how many were failed."""
-    seconds = stale_after_s if stale_after_s is not None else _setting(
-        "EXPERIMENT_STALE_AFTER_S", STALE_AFTER_S)
-    now = timezone.now()
-    cutoff = now - timedelta(seconds=seconds)
-    stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-    dead = Experiment.objects.filter(stale, status=Status.RUNNING)
-    # Someone asked to cancel it and the worker is gone: the user's wish is the honest end.
-    cancelled = dead.filter(cancel_requested=True).update(
-        status=Status.CANCELLED, finished_at=now)
-    died = dead.update(status=Status.FAILED, error=STALE_MESSAGE, finished_at=now)
-    # The Redis broker delivers at most once: a task lost with its worker never starts.
-    queued_s = _setting("EXPERIMENT_QUEUE_TIMEOUT_S", 24 * 3600)
-    lost = Experiment.objects.filter(
-        status=Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_s)
-    ).update(status=Status.FAILED, finished_at=now, error=(
-        "No worker started this job within a day. Check that the job workers are running, "
-        "then run it again."))
-    return cancelled + died + lost
+    return jobs.fail_stale(EXPERIMENT_JOB, stale_s=stale_after_s)
 
 
 # ---------------------------------------------------------------- the job
 
 
-def _claim(experiment_id: int) -> Experiment | None:
-    """Atomically move the row to running; None if another worker has it or it ended."""
-    now = timezone.now()
-    fields = dict(status=Status.RUNNING, started_at=now, heartbeat_at=now,
-                  attempts=F("attempts") + 1, progress=0.0, error="")
-    rows = Experiment.objects.filter(pk=experiment_id)
-    if rows.filter(status=Status.QUEUED, cancel_requested=False).update(**fields):
-        return rows.first()
-    # Redelivered after the worker died mid-run (its heartbeat stopped): run again, within limits.
-    cutoff = now - timedelta(seconds=_setting("EXPERIMENT_STALE_AFTER_S", STALE_AFTER_S))
-    if not rows.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).update(**fields):
-        return None
-    experiment = rows.first()
-    limit = _setting("EXPERIMENT_MAX_ATTEMPTS", MAX_ATTEMPTS)
-    if experiment is not None and experiment.attempts > limit:
-        _finish(experiment_id, Status.FAILED, error=(
-            f"{STALE_MESSAGE} It was tried {experiment.attempts - 1} times; giving up."))
-        return None
-    return experiment
+EXPERIMENT_JOB = jobs.JobKind(
+    noun="experiment", model="apps.experiments.models.Experiment",
+    work="apps.experiments.services.experiment_work",
+    queued=Status.QUEUED, running=Status.RUNNING, succeeded=Status.SUCCEEDED,
+    failed=Status.FAILED,
+    cancelled=Status.CANCELLED, ended_field="finished_at",
+    stale_message=STALE_MESSAGE,
+    lost_message=("No worker started this job within a day. Check that the job workers are "
+                  "running, then run it again."),
+    retry_message=STALE_MESSAGE + " It was tried {tries} times; giving up.",
+    queue_timeout_setting="EXPERIMENT_QUEUE_TIMEOUT_S", log_field="log",
+)
 
 
 def _finish(experiment_id: int, status: str, *, error: str = "",
@@ -228,9 +199,7 @@ def _finish(experiment_id: int, status: str, *, error: str = "",
     """End a running experiment; return False if it was no longer running."""
     if callback is not None:
         fields.update(log=callback.lines[-500:], history=callback.history)
-    return bool(Experiment.objects.filter(pk=experiment_id, status=Status.RUNNING).update(
-        status=status, error=error, finished_at=timezone.now(), heartbeat_at=timezone.now(),
-        **fields))
+    return jobs.end(EXPERIMENT_JOB, experiment_id, status, error=error, **fields)
 
 
 def _train_config(experiment: Experiment) -> Any:
@@ -245,18 +214,18 @@ def _train_config(experiment: Experiment) -> Any:
 
 
 def experiment_execute(*, experiment_id: int) -> str | None:
-    """Run one experiment's training job in this process; return its final status."""
-    experiment = _claim(experiment_id)
-    if experiment is None:
-        log.info("Experiment %s is not queued (already taken, ended or cancelled).",
-                 experiment_id)
-        return None
+    """Run one experiment's training job through the job runner; return its final status."""
+    return jobs.run(EXPERIMENT_JOB, experiment_id)
+
+
+def experiment_work(experiment_id: int) -> str:
+    """Train a claimed (running) experiment and write its end; runs in the job's process."""
+    experiment = Experiment.objects.select_related("dataset", "workspace").get(pk=experiment_id)
     callback = ExperimentCallback(experiment_id)
     try:
-        with Heartbeat(experiment_id, every_s=_setting("EXPERIMENT_HEARTBEAT_S", HEARTBEAT_S)):
-            result = _run_training(experiment, callback)
-            callback.flush()
-            return _store_results(experiment, result, callback)
+        result = _run_training(experiment, callback)
+        callback.flush()
+        return _store_results(experiment, result, callback)
     except TrainingCancelled:
         callback.on_log("Cancelled.")
         _finish(experiment_id, Status.CANCELLED, callback=callback)
@@ -311,6 +280,7 @@ def _store_results(experiment: Experiment, result: Any, callback: ExperimentCall
     """Save plots and results, register the model, then mark the experiment succeeded."""
     from ml.predict import to_json_safe
 
+    jobs.job_saving()  # a cancel asked from here on lets the save finish
     started = time.monotonic()
     plots = _save_plots(experiment, result.figures)
     stored = Experiment.objects.filter(pk=experiment.pk, status=Status.RUNNING).update(
@@ -335,12 +305,9 @@ def _store_results(experiment: Experiment, result: Any, callback: ExperimentCall
 
 
 def _register_model(experiment: Experiment, result: Any, callback: ExperimentCallback) -> None:
-    """Register the fitted pipeline in the model registry (when that app is installed)."""
-    try:
-        from apps.models.services import model_register
-    except ImportError:  # the models app is not built yet: the experiment still succeeds
-        log.warning("apps.models.services.model_register is unavailable; no model registered.")
-        return
+    """Register the fitted pipeline in the model registry."""
+    from apps.models.services import model_register
+
     model = model_register(experiment=experiment, result=result, user=experiment.created_by)
     callback.on_log(f"Registered as model {model}.")
 

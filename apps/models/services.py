@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from apps.core import jobs
 from apps.core.csvsafe import csv_frame_to_text
 from apps.core.files import storage_delete, storage_path, storage_save
 from apps.core.services import audit_record
@@ -343,19 +344,6 @@ def batch_prediction_start(
     return batch
 
 
-def _batch_claim(batch_id: int) -> BatchPrediction | None:
-    """Move a queued job to running; None when another worker has it or it ended."""
-    from django.utils import timezone
-
-    now = timezone.now()
-    claimed = BatchPrediction.objects.filter(pk=batch_id, status=BatchStatus.QUEUED).update(
-        status=BatchStatus.RUNNING, started_at=now, heartbeat_at=now, progress=0.0, error=""
-    )
-    if not claimed:
-        return None
-    return BatchPrediction.objects.select_related("model", "workspace").get(pk=batch_id)
-
-
 def _batch_update(batch_id: int, **fields: Any) -> int:
     """Update a running job (progress, heartbeat, end); return 0 if it is no longer running."""
     from django.utils import timezone
@@ -418,15 +406,32 @@ class _BatchGone(Exception):
     """The job's row was deleted or failed by the sweeper while it ran."""
 
 
+BATCH_JOB = jobs.JobKind(
+    noun="batch prediction", model="apps.models.models.BatchPrediction",
+    work="apps.models.services.batch_prediction_work",
+    queued=BatchStatus.QUEUED, running=BatchStatus.RUNNING,
+    succeeded=BatchStatus.SUCCEEDED, failed=BatchStatus.FAILED,
+    cancelled=None, ended_field="finished_at",
+    stale_message=BATCH_STALE_MESSAGE,
+    lost_message=("No worker started this batch prediction within a day. Check that the "
+                  "job workers are running, then upload the file again."),
+    queue_timeout_setting="EXPERIMENT_QUEUE_TIMEOUT_S",
+    on_end="apps.models.services.batch_prediction_cleanup",
+)
+
+
 def batch_prediction_execute(*, batch_id: int) -> str | None:
-    """Run batch job `batch_id`: predict its file into an output CSV; return the end status."""
+    """Run batch job `batch_id` through the job runner; return its final status."""
+    return jobs.run(BATCH_JOB, batch_id)
+
+
+def batch_prediction_work(batch_id: int) -> str | None:
+    """Predict a claimed batch job's file into an output CSV and write its end."""
     from django.utils import timezone
 
     from ml.errors import BundleError, MLError
 
-    batch = _batch_claim(batch_id)
-    if batch is None:
-        return None
+    batch = BatchPrediction.objects.select_related("model", "workspace").get(pk=batch_id)
     output = ""
     try:
         with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as tmp:
@@ -451,42 +456,20 @@ def batch_prediction_execute(*, batch_id: int) -> str | None:
         _batch_update(batch.pk, status=BatchStatus.FAILED, error=BATCH_UNEXPECTED_MESSAGE,
                       finished_at=timezone.now())
         return BatchStatus.FAILED
-    finally:
-        # The input is not needed once the job ended (or was taken away from this worker).
-        storage_delete(batch.input_file)
-        BatchPrediction.objects.filter(pk=batch.pk).exclude(
-            status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]
-        ).update(input_file="")
+
+
+def batch_prediction_cleanup(batch_id: int) -> None:
+    """Delete an ended job's input file: it is not needed once the job ended, whichever way."""
+    ended = BatchPrediction.objects.filter(pk=batch_id).exclude(
+        status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING])
+    for name in ended.values_list("input_file", flat=True):
+        storage_delete(name)
+    ended.update(input_file="")
 
 
 def batch_prediction_fail_stale(*, stale_after_s: float | None = None) -> int:
     """Fail batch jobs whose worker stopped reporting, or never started; return how many."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-    from django.utils import timezone
-
-    seconds = stale_after_s if stale_after_s is not None else float(
-        getattr(settings, "EXPERIMENT_STALE_AFTER_S", 120))
-    now = timezone.now()
-    cutoff = now - timedelta(seconds=seconds)
-    queued_cutoff = now - timedelta(
-        seconds=float(getattr(settings, "EXPERIMENT_QUEUE_TIMEOUT_S", 24 * 3600)))
-    stale = BatchPrediction.objects.filter(
-        Q(status=BatchStatus.RUNNING)
-        & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
-    )
-    lost = BatchPrediction.objects.filter(status=BatchStatus.QUEUED, created_at__lt=queued_cutoff)
-    names = list(stale.values_list("input_file", flat=True))
-    names += list(lost.values_list("input_file", flat=True))
-    failed = stale.update(status=BatchStatus.FAILED, error=BATCH_STALE_MESSAGE, finished_at=now,
-                          input_file="")
-    failed += lost.update(status=BatchStatus.FAILED, finished_at=now, input_file="", error=(
-        "No worker started this batch prediction within a day. Check that the job workers are "
-        "running, then upload the file again."))
-    for name in names:
-        storage_delete(name)
-    return failed
+    return jobs.fail_stale(BATCH_JOB, stale_s=stale_after_s)
 
 
 def batch_prediction_download_record(*, batch: BatchPrediction, user: Any) -> None:

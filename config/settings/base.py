@@ -6,6 +6,7 @@ DJANGO_SECRET_KEY stops start-up instead of silently using a known key.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -237,18 +238,31 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 Q_CLUSTER["sync"] = env.bool("Q_SYNC", default=False)
+# Jobs run in a supervised child process; inline (cooperative cancel only) when tasks run
+# synchronously in the calling process.
+JOBS_IN_CHILD_PROCESS = env.bool("JOBS_IN_CHILD_PROCESS", default=not Q_CLUSTER["sync"])
 
-# Experiments: a running job writes a heartbeat every EXPERIMENT_HEARTBEAT_S; the sweeper fails
-# it after EXPERIMENT_STALE_AFTER_S without one (worker killed or out of memory), and a job
-# redelivered more than EXPERIMENT_MAX_ATTEMPTS times is failed instead of run again.
-EXPERIMENT_HEARTBEAT_S = env.int("EXPERIMENT_HEARTBEAT_S", default=10)
-EXPERIMENT_STALE_AFTER_S = env.int("EXPERIMENT_STALE_AFTER_S", default=120)
-EXPERIMENT_MAX_ATTEMPTS = env.int("EXPERIMENT_MAX_ATTEMPTS", default=2)
-# OpenMP/BLAS threads per training job: workers side by side must not oversubscribe the cores.
-EXPERIMENT_THREADS = env.int("EXPERIMENT_THREADS", default=1)
+# Every background job (dataset processing, experiments, batch predictions) runs in a child
+# process that its worker supervises (apps/core/jobs.py). The worker beats the row's heartbeat
+# every JOB_HEARTBEAT_S; the sweeper fails a job after JOB_STALE_AFTER_S without one (its worker
+# died), and a job redelivered more than JOB_MAX_ATTEMPTS times is failed instead of run again.
+JOB_HEARTBEAT_S = env.int("JOB_HEARTBEAT_S", default=10)
+JOB_STALE_AFTER_S = env.int("JOB_STALE_AFTER_S", default=120)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=2)
+# A job past its time limit is killed and fails saying so (before django-q2's own timeout).
+JOB_TIME_LIMIT_S = env.int("JOB_TIME_LIMIT_S", default=max(60, JOB_TIMEOUT_S - 30))
+# A job whose process holds more than this much memory of its own is killed and fails with "ran
+# out of memory"; the default leaves each of the Q_WORKERS half of this machine's memory.
+_MEMORY_MB = (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // (1024 * 1024)
+JOB_MEMORY_LIMIT_MB = env.int(
+    "JOB_MEMORY_LIMIT_MB", default=max(1024, _MEMORY_MB // 2 // max(1, Q_CLUSTER["workers"])))
+# OpenMP/BLAS threads per job: the cores shared out among the Q_WORKERS jobs side by side, so
+# they never oversubscribe the machine (one worker gets all cores, as a notebook would).
+_CORES = len(os.sched_getaffinity(0))
+EXPERIMENT_THREADS = env.int(
+    "EXPERIMENT_THREADS", default=max(1, _CORES // max(1, Q_CLUSTER["workers"])))
 # A job still queued after this long (a lost Redis delivery) is failed by the sweeper.
 EXPERIMENT_QUEUE_TIMEOUT_S = env.int("EXPERIMENT_QUEUE_TIMEOUT_S", default=86400)
-DATASET_STALE_S = env.int("DATASET_STALE_S", default=900)
 MODEL_CACHE_SIZE = env.int("MODEL_CACHE_SIZE", default=16)
 # Batch prediction: files up to this many rows are answered at once on the page; bigger ones
 # become a background job predicting in chunks. The API's CSV upload answers synchronously.

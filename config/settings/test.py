@@ -14,6 +14,7 @@ from config.settings.base import DATA_DIR, DATABASES, Q_CLUSTER  # noqa: E402
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unit tests run queued tasks inline; integration tests start a real cluster (tests/conftest.py).
 Q_CLUSTER["sync"] = os.environ.get("Q_SYNC", "1") == "1"
+JOBS_IN_CHILD_PROCESS = not Q_CLUSTER["sync"]  # inline under the test client, forked in a worker
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that a real worker process can share the test database.

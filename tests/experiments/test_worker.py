@@ -57,7 +57,7 @@ def test_every_kind_of_job_runs_to_succeeded_on_a_real_worker(
         assert data["metrics"]["f1_macro"] > 0.5, kind
         assert data["plots"], kind
         assert data["model"] is not None, kind
-        assert api.get(data["plots"][0]["url"]).status_code == 200
+        assert api.get(data["plots"][0]["url"]).status_code == 200, (kind, data, worker.log_tail())
         phases = {"load", "preprocess_and_fit", "evaluate", "importance", "plots", "save"}
         assert set(data["timings"]) == phases, kind  # where the time went, phase by phase
         assert all(seconds >= 0 for seconds in data["timings"].values())

@@ -188,7 +188,7 @@ def test_the_sweeper_fails_jobs_whose_worker_went_quiet(
 ) -> None:
     from apps.models.services import BATCH_STALE_MESSAGE, batch_prediction_fail_stale
 
-    settings.EXPERIMENT_STALE_AFTER_S = 60
+    settings.JOB_STALE_AFTER_S = 60
     model = register(clf_result)
     now = timezone.now()
     old = now - timedelta(seconds=300)
@@ -244,5 +244,7 @@ def test_a_real_worker_runs_a_batch_job_to_a_downloadable_csv(
 
     wait_for(ended, timeout=90)
     assert job.status == BatchStatus.SUCCEEDED, (job.error, worker.log_tail())
+    assert worker.ran_in_a_job_process("Batch prediction", job.pk)  # the one job runner
+    assert not job.input_file  # the runner's end hook removed the input
     rows = list(csv.DictReader(io.StringIO(_download(client, model, job).getvalue().decode())))
     assert len(rows) == 5 and all(r["prediction"] for r in rows)

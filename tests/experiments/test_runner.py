@@ -1,0 +1,126 @@
+"""The job runner with a real worker: a cancel stops a job inside a C-level fit, and a job over
+its memory or time limit is killed and ends failed in words, while the worker carries on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from apps.core.jobs import memory_message
+from tests.conftest import Worker, wait_for
+
+pytestmark = pytest.mark.integration
+
+URL = "/api/v1/workspaces/acme/experiments/"
+# One long scikit-learn fit with no progress callback inside: only a kill can stop it at once.
+LONG_FOREST = {"algorithm": "random_forest", "params": {"n_estimators": 5000},
+               "validation": {"cv_folds": 0}}
+
+
+def post(api: Any, dataset: Any, **extra: Any) -> int:
+    data = {"dataset": dataset.pk, "target": "species", "algorithm": "decision_tree",
+            "validation": {"cv_folds": 0}, **extra}
+    response = api.post(URL, data, format="json")
+    assert response.status_code == 201, response.content
+    return int(response.json()["id"])
+
+
+def ended(api: Any, pk: int) -> dict[str, Any] | None:
+    data = api.get(f"{URL}{pk}/").json()
+    return data if data["status"] in ("succeeded", "failed", "cancelled") else None
+
+
+def fitting(api: Any, pk: int) -> bool:
+    data = api.get(f"{URL}{pk}/").json()
+    return data["status"] == "running" and any("Fitting" in line for line in data["log"])
+
+
+def stored_files() -> set[str]:
+    root = Path(os.environ["DATA_DIR"]) / "files"
+    return {str(p) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def job_processes(worker: Worker) -> set[int]:
+    """The pids of job children: grandchildren of the cluster below its worker processes."""
+    assert worker.proc is not None
+    cluster = psutil.Process(worker.proc.pid)
+    below = {p.pid for p in cluster.children(recursive=True)}
+    workers = {p.pid for p in cluster.children(recursive=False)}
+    # django-q2: qcluster -> sentinel -> workers/monitor/pusher -> (our job child)
+    for sentinel in cluster.children():
+        workers |= {p.pid for p in sentinel.children()}
+    return below - workers - {p.pid for p in cluster.children()}
+
+
+def test_a_cancel_stops_a_job_inside_its_fit_at_once(api: Any, iris: Any,
+                                                     worker: Any) -> None:
+    before = stored_files()
+    pk = post(api, iris, **LONG_FOREST)
+    wait_for(lambda: fitting(api, pk), timeout=60)
+    children = wait_for(lambda: job_processes(worker), timeout=10)
+    assert len(children) == 1
+    assert api.post(f"{URL}{pk}/cancel/").status_code == 202
+    data = wait_for(lambda: ended(api, pk), timeout=20, interval=0.1)
+    assert data["status"] == "cancelled", data
+    assert data["model"] is None and data["plots"] == [] and not data["error"]
+    assert "Cancelled: the job was stopped at once." in data["log"]
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+                   for pid in children)  # the child is gone
+    assert stored_files() == before  # and nothing of it stays stored
+    nxt = post(api, iris)  # the worker takes the next job
+    assert wait_for(lambda: ended(api, nxt), timeout=60)["status"] == "succeeded"
+
+
+@pytest.fixture(scope="module")
+def limited_worker(_worker_session: Worker) -> Iterator[Worker]:
+    """The cluster, started instead of the usual one, with jobs that may hold 400 MB and run
+    6 s (the `worker` fixture starts the usual one again when a later test needs it)."""
+    _worker_session.stop()
+    limited = Worker(_worker_session.db_name, name="limited-worker",
+                     JOB_MEMORY_LIMIT_MB="400", JOB_TIME_LIMIT_S="6")
+    limited.start()
+    try:
+        yield limited
+    finally:
+        limited.stop()
+
+
+@pytest.fixture
+def limited(limited_worker: Worker, transactional_db: Any) -> Iterator[Worker]:
+    from django_q.conf import Conf
+
+    sync, Conf.SYNC = Conf.SYNC, False
+    try:
+        yield limited_worker
+    finally:
+        Conf.SYNC = sync
+
+
+def test_a_job_past_the_memory_limit_fails_in_words_and_the_next_one_runs(
+    api: Any, iris: Any, limited: Worker
+) -> None:
+    # Keras alone (TensorFlow loaded in the job's process) needs more than 400 MB.
+    pk = post(api, iris, algorithm="mlp", params={"epochs": 50, "hidden_layers": [8]})
+    data = wait_for(lambda: ended(api, pk), timeout=90)
+    assert data["status"] == "failed", (data, limited.log_tail())
+    assert data["error"] == memory_message(400)
+    assert "ran out of memory" in data["error"]
+    assert data["model"] is None
+    nxt = post(api, iris)
+    assert wait_for(lambda: ended(api, nxt), timeout=60)["status"] == "succeeded"
+
+
+def test_a_job_past_its_time_limit_is_killed_and_fails_saying_so(
+    api: Any, iris: Any, limited: Worker
+) -> None:
+    pk = post(api, iris, **LONG_FOREST)
+    data = wait_for(lambda: ended(api, pk), timeout=60)
+    assert data["status"] == "failed", (data, limited.log_tail())
+    assert "longer than its time limit of 6 seconds" in data["error"]
+    nxt = post(api, iris)
+    assert wait_for(lambda: ended(api, nxt), timeout=60)["status"] == "succeeded"
