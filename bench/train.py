@@ -27,6 +27,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -176,6 +177,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small-rows", type=int, default=5_000)
     parser.add_argument("--algorithms", default=",".join(CASES))
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each (platform and by hand, interleaved); medians shown")
     parser.add_argument("--url")
     parser.add_argument("--token")
     parser.add_argument("--workspace", default="bench")
@@ -203,36 +206,47 @@ def main() -> None:
                 frame.to_csv(path, index=False)
                 uploaded[key] = (client.upload(path), path)
             dataset, path = uploaded[key]
-            data, wall = client.train(dataset, algorithm, params)
-            if data["status"] != "succeeded":
-                raise SystemExit(f"{algorithm}: {data['status']}: {data['error']}")
-            raw = _by_hand(path, algorithm)
-            results.append((algorithm, len(frame), data, wall, raw))
+            runs = []
+            for _ in range(args.repeat):  # interleaved: a busy moment hits both alike
+                data, wall = client.train(dataset, algorithm, params)
+                if data["status"] != "succeeded":
+                    raise SystemExit(f"{algorithm}: {data['status']}: {data['error']}")
+                runs.append((data, wall, _by_hand(path, algorithm)))
+            results.append((algorithm, len(frame), runs))
     finally:
         if platform is not None:
             platform.stop()
     _report(results)
 
 
-def _report(results: list[tuple[str, int, dict[str, Any], float, dict[str, float]]]) -> None:
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def _report(results: list[tuple[str, int, list[tuple[dict[str, Any], float, dict]]]]) -> None:
+    repeat = len(results[0][2]) if results else 0
+    print(f"medians of {repeat} runs each; by hand = bench/handwritten.py in its own process")
     print(f"{'algorithm':24} {'rows':>7} {'duration_s':>10} {'POST->ok':>9} {'by hand':>8} "
           f"{'ratio':>6} {'wall-raw':>8} {'peak MB':>8} {'raw MB':>7} {'mem x':>6} "
           f"{'f1':>7} {'f1 raw':>7} {'df1':>7}")
-    for algorithm, rows, data, wall, raw in results:
-        duration = float(data["duration_s"])
-        peak = _peak_mb(data["log"])
-        f1 = float(data["metrics"]["f1_macro"])
-        mem = f"{peak / raw['memory_rise_mb']:.2f}" if peak and raw["memory_rise_mb"] > 0 else "-"
-        print(f"{algorithm:24} {rows:>7} {duration:>10.2f} {wall:>9.2f} {raw['seconds']:>8.2f} "
-              f"{duration / raw['seconds']:>5.2f}x {wall - raw['seconds']:>+8.2f} "
-              f"{peak or 0:>8.0f} {raw['memory_rise_mb']:>7.0f} {mem:>6} {f1:>7.4f} "
-              f"{raw['f1_macro']:>7.4f} {f1 - raw['f1_macro']:>+7.4f}")
-    print("\nshare of the job per phase (seconds in brackets):")
-    for algorithm, _, data, _, _ in results:
-        timings = data.get("timings") or {}
+    for algorithm, rows, runs in results:
+        duration = _median([float(d["duration_s"]) for d, _, _ in runs])
+        wall = _median([w for _, w, _ in runs])
+        raw_s = _median([r["seconds"] for _, _, r in runs])
+        peak = _median([_peak_mb(d["log"]) or 0.0 for d, _, _ in runs])
+        rise = _median([r["memory_rise_mb"] for _, _, r in runs])
+        f1 = _median([float(d["metrics"]["f1_macro"]) for d, _, _ in runs])
+        f1_raw = _median([r["f1_macro"] for _, _, r in runs])
+        mem = f"{peak / rise:.2f}" if peak and rise > 0 else "-"
+        print(f"{algorithm:24} {rows:>7} {duration:>10.2f} {wall:>9.2f} {raw_s:>8.2f} "
+              f"{duration / raw_s:>5.2f}x {wall - raw_s:>+8.2f} {peak:>8.0f} {rise:>7.0f} "
+              f"{mem:>6} {f1:>7.4f} {f1_raw:>7.4f} {f1 - f1_raw:>+7.4f}")
+    print("\nshare of the job per phase (median seconds in brackets):")
+    for algorithm, _, runs in results:
+        timings = {p: _median([(d.get("timings") or {}).get(p, 0.0) for d, _, _ in runs])
+                   for p in PHASES}
         total = sum(timings.values()) or 1.0
-        parts = ", ".join(f"{p} {100 * timings.get(p, 0) / total:.0f}% ({timings.get(p, 0):.2f})"
-                          for p in PHASES)
+        parts = ", ".join(f"{p} {100 * t / total:.0f}% ({t:.2f})" for p, t in timings.items())
         print(f"  {algorithm:24} {parts}")
 
 

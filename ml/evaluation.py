@@ -43,7 +43,7 @@ def classification_metrics(
     y_true: Any, y_pred: Any, y_proba: Any = None, classes: Sequence[Any] | None = None
 ) -> dict[str, float]:
     """Compute accuracy, balanced accuracy, macro/weighted scores, and ROC AUC / log loss."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    y_true, y_pred, coded = _as_codes(y_true, y_pred, classes)
     values: dict[str, Any] = {
         "accuracy": skm.accuracy_score(y_true, y_pred),
         "balanced_accuracy": skm.balanced_accuracy_score(y_true, y_pred),
@@ -53,8 +53,33 @@ def classification_metrics(
         "f1_weighted": skm.f1_score(y_true, y_pred, average="weighted", zero_division=0),
     }
     if y_proba is not None and classes is not None:
-        values.update(_probability_metrics(y_true, np.asarray(y_proba, dtype=float), classes))
+        labels = list(range(len(list(classes)))) if coded is not None else list(classes)
+        values.update(_probability_metrics(y_true, np.asarray(y_proba, dtype=float), labels))
     return _clean(values)
+
+
+def _as_codes(y_true: Any, y_pred: Any,
+              classes: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray, list[Any] | None]:
+    """Return both label arrays as integer codes (class i -> i) and the labels coded.
+
+    scikit-learn's metrics sort and compare the labels; on text labels that costs ten times
+    more than the metric itself. Labels outside `classes` get codes after them. Where labels
+    cannot be coded one to one, the arrays come back as they are, with None.
+    """
+    import pandas as pd
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    labels = list(classes) if classes is not None else []
+    known = set(labels)
+    for array in (y_true, y_pred):
+        for value in pd.unique(array):
+            if value not in known:
+                known.add(value)
+                labels.append(value)
+    index = pd.Index(labels)
+    if index.has_duplicates or len(known) != len(labels):  # e.g. 1 and 1.0 and True
+        return y_true, y_pred, None
+    return index.get_indexer(y_true), index.get_indexer(y_pred), labels
 
 
 def _probability_metrics(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[Any]) -> dict:
@@ -137,21 +162,23 @@ def plot_confusion_matrix(
     fmt: str = "png",
 ) -> bytes:
     """Plot the confusion matrix (counts, or rows normalised to 1)."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    labels = _top_classes(y_true, classes)
-    matrix = skm.confusion_matrix(y_true, y_pred, labels=labels).astype(float)
-    if normalize:
-        totals = matrix.sum(axis=1, keepdims=True)
-        matrix = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+    true_codes, pred_codes, coded = _as_codes(y_true, y_pred, classes)
+    labels = _top_classes(np.asarray(y_true), classes)
+    positions = [coded.index(c) for c in labels] if coded is not None else labels
+    counts = skm.confusion_matrix(true_codes, pred_codes, labels=positions).astype(float)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     size = min(4 + 0.45 * len(labels), 14)
     fig, ax = _figure(size + 1, size)
-    image = ax.imshow(matrix, cmap="Blues", vmin=0)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    # Coloured by the share of each true class, so rare classes read as clearly as common ones.
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label("Share of the true class")
     names = [_label(c) for c in labels]
     ax.set_xticks(range(len(labels)), names, rotation=45 if len(labels) > 3 else 0, ha="right")
     ax.set_yticks(range(len(labels)), names)
     if len(labels) <= 15:
-        _annotate_cells(ax, matrix, normalize)
+        _annotate_cells(ax, counts, shares, normalize)
     ax.set_xlabel("Predicted class")
     ax.set_ylabel("True class")
     title = "Confusion matrix (normalised by true class)" if normalize else "Confusion matrix"
@@ -161,11 +188,15 @@ def plot_confusion_matrix(
     return figure_bytes(fig, fmt)
 
 
-def _annotate_cells(ax: Any, matrix: np.ndarray, normalize: bool) -> None:
-    threshold = matrix.max() / 2 if matrix.size else 0
-    for (i, j), value in np.ndenumerate(matrix):
-        text = f"{value:.2f}" if normalize else f"{int(value)}"
-        color = "white" if value > threshold else "black"
+def _annotate_cells(ax: Any, counts: np.ndarray, shares: np.ndarray, normalize: bool) -> None:
+    """Write each cell's share (normalised), or its count with the share under it."""
+    small = counts.shape[0] > 6
+    for (i, j), share in np.ndenumerate(shares):
+        if normalize:
+            text = f"{share:.2f}"
+        else:
+            text = f"{int(counts[i, j])}" if small else f"{int(counts[i, j])}\n{share:.0%}"
+        color = "white" if share > 0.5 else "black"
         ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
 
 

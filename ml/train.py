@@ -9,6 +9,7 @@ import math
 import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from ml.callbacks import ProgressCallback
 from ml.config import TrainConfig, validate_for_data
 from ml.errors import ConfigError, DataError, MLError
 from ml.features import build_feature_steps
-from ml.predict import EnginePipeline
+from ml.predict import EnginePipeline, final_predict, final_predict_proba, transform_features
 from ml.preprocessing import build_preprocessor, column_kinds, native_category_indices
 
 logger = logging.getLogger(__name__)
@@ -215,6 +216,13 @@ def _split(X: pd.DataFrame, y: np.ndarray, config: TrainConfig, rec: _Recorder) 
 # ---------------------------------------------------------------- pipelines
 
 
+def _serial(pipeline: Any) -> None:
+    """Serve one row at a time without a thread pool: the job's threads were for fitting."""
+    model = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    if "n_jobs" in getattr(model, "get_params", dict)():
+        model.set_params(n_jobs=None)
+
+
 def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
     """Return make(key, params, callback) -> unfitted Pipeline for these columns and config."""
     rs = config.validation.random_state
@@ -229,6 +237,8 @@ def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
         codes = native_category_indices(kinds, config.preprocessing) if native else None
         if codes is not None:
             model.set_params(categorical_features=codes)
+        if config.n_threads > 1 and "n_jobs" in model.get_params():
+            model.set_params(n_jobs=config.n_threads)  # forests fit their trees side by side
         steps: list[tuple[str, Any]] = [
             ("preprocess", build_preprocessor(kinds, config.preprocessing, random_state=rs,
                                               native_categories=native)),
@@ -300,6 +310,7 @@ class _Run:
         with _readable_errors(), self.timed("preprocess_and_fit"):
             pipeline, key, params = self.fit(X_train, y_train, cv)
         result = self.evaluate(pipeline, key, params, X, X_test, y_test)
+        _serial(result.pipeline)
         result.timings = self.timings
         self.rec.on_log("Time per phase: " + ", ".join(
             f"{name.replace('_', ' ')} {seconds:.2f} s" for name, seconds in self.timings.items()))
@@ -398,21 +409,32 @@ class _Run:
         config = self.config
         self.step(0.8, "Predicting the test split")
         with _readable_errors(), self.timed("evaluate"):
-            y_pred = pipeline.predict(X_test)
+            # The test rows go through the preprocessing once, for both predictions.
+            features = transform_features(pipeline, X_test)
+            final = pipeline.steps[-1][1]
+            y_pred = final_predict(final, features)
             self.step(0.82, "Computing metrics")
-            proba = _probabilities(pipeline, X_test) if config.task == "classification" else None
+            proba = _probabilities(final, features) if config.task == "classification" else None
         classes = _plain(list(pipeline.classes_)) if config.task == "classification" else None
         with self.timed("evaluate"):
             if config.task == "classification":
                 metrics = ev.classification_metrics(y_test, y_pred, proba, pipeline.classes_)
             else:
                 metrics = ev.regression_metrics(y_test, y_pred)
-        self.step(0.85, "Measuring feature importance")
-        with self.timed("importance"):
-            importance = self.importance(pipeline, X_test, y_test)
-        self.step(0.9, "Drawing figures")
-        with self.timed("plots"):
-            figures = self.figures(y_test, y_pred, proba, pipeline, importance)
+        self.step(0.85, "Measuring feature importance and drawing figures")
+        # Importance (mostly predictions, which release the GIL) runs alongside the figures.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            measuring = pool.submit(self.importance, pipeline, X_test, y_test)
+            with self.timed("plots"):
+                figures = self.figures(y_test, y_pred, proba, pipeline)
+            importance, problem, seconds = measuring.result()
+        self.timings["importance"] = round(seconds, 3)
+        if problem:
+            self.rec.on_log(f"Feature importance could not be measured: {problem}")
+        if importance:
+            with self.timed("plots"):
+                figures.update(self.draw(
+                    {"feature_importance": lambda: ev.plot_feature_importance(importance)}))
         primary = ev.PRIMARY_METRIC[config.task]
         self.step(1.0, "Done")
         return TrainResult(
@@ -424,22 +446,28 @@ class _Run:
             score=metrics.get(primary), log=self.rec.lines,
         )
 
-    def importance(self, pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray) -> list[dict]:
-        try:
-            return ev.feature_importance(pipeline, X, y,
-                                         random_state=self.config.validation.random_state)
-        except (ValueError, TypeError, IndexError) as exc:
-            self.rec.on_log(f"Feature importance could not be measured: {exc}")
-            return []
+    def importance(self, pipeline: Pipeline, X: pd.DataFrame,
+                   y: np.ndarray) -> tuple[list[dict], str, float]:
+        """Return (importance, the problem if it could not be measured, seconds taken).
 
-    def figures(self, y_true: np.ndarray, y_pred: np.ndarray, proba: Any, pipeline: Pipeline,
-                importance: list[dict]) -> dict[str, bytes]:
+        Runs in a thread: it reports nothing itself (the callback writes from the main thread).
+        """
+        started = time.monotonic()
+        try:
+            rows = ev.feature_importance(pipeline, X, y,
+                                         random_state=self.config.validation.random_state)
+            return rows, "", time.monotonic() - started
+        except (ValueError, TypeError, IndexError) as exc:
+            return [], str(exc), time.monotonic() - started
+
+    def figures(self, y_true: np.ndarray, y_pred: np.ndarray, proba: Any,
+                pipeline: Pipeline) -> dict[str, bytes]:
+        """Draw the evaluation figures (the importance figure is drawn once it is measured)."""
         plots: dict[str, Any] = {}
         if self.config.task == "classification":
             classes = list(pipeline.classes_)
+            # Counts and the share of each true class in one figure (drawn once, read once).
             plots["confusion_matrix"] = lambda: ev.plot_confusion_matrix(y_true, y_pred, classes)
-            plots["confusion_matrix_normalized"] = lambda: ev.plot_confusion_matrix(
-                y_true, y_pred, classes, normalize=True)
             if proba is not None:
                 plots["roc_curve"] = lambda: ev.plot_roc(y_true, proba, classes)
                 plots["precision_recall_curve"] = lambda: ev.plot_precision_recall(
@@ -447,8 +475,6 @@ class _Run:
         else:
             plots["residuals"] = lambda: ev.plot_residuals(y_true, y_pred)
             plots["predicted_vs_actual"] = lambda: ev.plot_predicted_vs_actual(y_true, y_pred)
-        if importance:
-            plots["feature_importance"] = lambda: ev.plot_feature_importance(importance)
         if self.rec.history:
             plots["learning_curve"] = lambda: ev.plot_learning_curve(self.rec.history)
         return self.draw(plots)
@@ -464,11 +490,11 @@ class _Run:
         return figures
 
 
-def _probabilities(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray | None:
-    if not hasattr(pipeline, "predict_proba"):
+def _probabilities(final: Any, features: Any) -> np.ndarray | None:
+    if not hasattr(final, "predict_proba"):
         return None
     try:
-        return np.asarray(pipeline.predict_proba(X), dtype=float)
+        return np.asarray(final_predict_proba(final, features), dtype=float)
     except (AttributeError, NotImplementedError):
         return None
 

@@ -25,6 +25,7 @@ ends failed, or cancelled if a cancel was asked; a job never started ends failed
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -247,6 +248,10 @@ class _Supervisor:
     def run(self) -> None:
         _warm_up()
         connections.close_all()  # the child must not share our database sockets
+        # Move what the worker holds out of the collector's sight: a collection in the child
+        # would otherwise touch, and so copy, every page of it (copy-on-write).
+        gc.collect()
+        gc.freeze()
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; coverage cannot follow os._exit
