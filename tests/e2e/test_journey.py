@@ -407,3 +407,36 @@ def test_a_keras_mlp_draws_its_learning_curve_live(page: Any, worker: Any, tmp_p
     assert "loss" in caption and "val_loss" in caption and f"{epochs} epochs" in caption
     page.locator("#live").scroll_into_view_if_needed()
     screenshot(page, "experiment-learning-curve")
+
+
+def test_a_choice_made_the_instant_the_form_part_is_swapped_in_is_not_lost(
+    page: Any, worker: Any, tmp_path: Path
+) -> None:
+    """The form's dependent part is replaced on each choice; a choice made in the new part the
+    moment it is in the page (as a fast user, or a slow machine, may) must still refresh it.
+
+    htmx binds the new part's triggers when it "settles"; with the default settle delay that
+    was 20 ms later (more under load), and a change in between was silently lost.
+    """
+    signup(page, "lea")
+    dataset_url = upload_dataset(page, write_iris_csv(tmp_path))
+    page.goto(dataset_url)
+    control(page, "Train a model").click()
+    page.wait_for_url("**/experiments/new/?dataset=*")
+    # A MutationObserver runs right after the swap, before any timer: choose the algorithm there.
+    page.evaluate("""() => {
+      const form = document.querySelector('#experiment-form');
+      const watch = new MutationObserver(() => {
+        const info = document.querySelector('#target-info');
+        const select = info && form.querySelector('#id_algorithm');
+        if (!select) return;
+        watch.disconnect();
+        select.value = 'decision_tree';
+        select.dispatchEvent(new Event('change', {bubbles: true}));
+      });
+      watch.observe(form, {childList: true, subtree: true});
+    }""")
+    page.select_option("#id_target", "species")
+    page.locator("#params").wait_for(timeout=15_000)
+    chosen = page.locator("input[name=params_for]").get_attribute("value") or ""
+    assert chosen.startswith("decision_tree:"), chosen
