@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -199,13 +200,20 @@ def _worker_session(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Wo
 @pytest.fixture
 def worker(_worker_session: Worker, transactional_db: Any) -> Iterator[Worker]:
     """A running real worker; the test's data is committed so the worker can see it."""
-    from django_q.conf import Conf
-
     if _worker_session.proc is None or _worker_session.proc.poll() is not None:
         _worker_session.start()  # a previous test killed it on purpose
+    with queued_for_real():
+        yield _worker_session
+
+
+@contextlib.contextmanager
+def queued_for_real() -> Iterator[None]:
+    """Send tasks to the broker (for a real worker) instead of running them inline."""
+    from django_q.conf import Conf
+
     sync, Conf.SYNC = Conf.SYNC, False
     try:
-        yield _worker_session
+        yield
     finally:
         Conf.SYNC = sync
 

@@ -119,6 +119,10 @@ INTERNAL_END = ("The job stopped because of an unexpected internal error. The de
                 "the log for administrators; try again.")
 
 
+INTERRUPTED_END = ("The worker running this job was stopped (shut down or timed out) while it ran. "
+                   "Run it again.")
+
+
 # ---------------------------------------------------------------- claim
 
 
@@ -264,7 +268,7 @@ class _Supervisor:
             wait_status = self._watch(pid, read_fd)
         except BaseException:  # django-q2's own timeout, or the cluster shutting down
             _kill(pid)
-            self.reason = self.reason or "time"
+            self.reason = self.reason or "interrupted"
             wait_status = _reap(pid)
             self._read(read_fd)
             self._conclude(wait_status)
@@ -366,6 +370,8 @@ class _Supervisor:
             end(kind, pk, kind.failed, error=time_limit_message())
         elif self.reason == "memory":
             end(kind, pk, kind.failed, error=memory_message(memory_limit_mb()))
+        elif self.reason == "interrupted":
+            end(kind, pk, kind.failed, error=INTERRUPTED_END)
         elif killed_by == signal.SIGKILL:  # not by us: the kernel's out-of-memory killer
             end(kind, pk, kind.failed, error=memory_message())
         elif status == kind.running:  # the child died without ending the row

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from apps.core.jobs import memory_message
-from tests.conftest import Worker, wait_for
+from tests.conftest import Worker, queued_for_real, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -92,13 +92,8 @@ def limited_worker(_worker_session: Worker) -> Iterator[Worker]:
 
 @pytest.fixture
 def limited(limited_worker: Worker, transactional_db: Any) -> Iterator[Worker]:
-    from django_q.conf import Conf
-
-    sync, Conf.SYNC = Conf.SYNC, False
-    try:
+    with queued_for_real():
         yield limited_worker
-    finally:
-        Conf.SYNC = sync
 
 
 def test_a_job_past_the_memory_limit_fails_in_words_and_the_next_one_runs(
