@@ -30,4 +30,5 @@ def test_an_uploaded_file_becomes_ready_in_the_real_worker(worker, api, workspac
     detail = api.get(api_url(workspace, f"{pk}/")).json()
     assert (detail["n_rows"], detail["n_columns"]) == (200, 3)
     assert Dataset.objects.get(pk=pk).attempts == 1
-    assert worker.ran_in_a_job_process("Dataset", pk)  # through the one job runner
+    # through the one job runner (its line follows the row's end by a moment)
+    assert wait_for(lambda: worker.ran_in_a_job_process("Dataset", pk), timeout=10)

@@ -108,7 +108,8 @@ def test_a_job_past_the_memory_limit_fails_in_words_and_the_next_one_runs(
     assert data["model"] is None
     nxt = post(api, iris)
     assert wait_for(lambda: ended(api, nxt), timeout=60)["status"] == "succeeded"
-    assert limited.ran_in_a_job_process("Experiment", nxt)  # the same worker, the one runner
+    # the same worker, the one runner (its line follows the row's end by a moment)
+    assert wait_for(lambda: limited.ran_in_a_job_process("Experiment", nxt), timeout=10)
 
 
 def test_a_job_past_its_time_limit_is_killed_and_fails_saying_so(

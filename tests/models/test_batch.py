@@ -244,7 +244,8 @@ def test_a_real_worker_runs_a_batch_job_to_a_downloadable_csv(
 
     wait_for(ended, timeout=90)
     assert job.status == BatchStatus.SUCCEEDED, (job.error, worker.log_tail())
-    assert worker.ran_in_a_job_process("Batch prediction", job.pk)  # the one job runner
-    assert not job.input_file  # the runner's end hook removed the input
+    # The one job runner; its end hook removes the input a moment after the row ends.
+    assert wait_for(lambda: worker.ran_in_a_job_process("Batch prediction", job.pk), timeout=10)
+    assert wait_for(lambda: not BatchPrediction.objects.get(pk=job.pk).input_file, timeout=10)
     rows = list(csv.DictReader(io.StringIO(_download(client, model, job).getvalue().decode())))
     assert len(rows) == 5 and all(r["prediction"] for r in rows)
