@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # First: its runserver (TCP_NODELAY) extends whitenoise's.
+    "apps.core",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -52,7 +54,6 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_prometheus",
-    "apps.core",
     "apps.accounts",
     "apps.datasets",
     "apps.experiments",
