@@ -1,157 +1,268 @@
-"""Benchmark predictions: the HTTP API against calling the pipeline in-process.
+"""Serving benchmark over a real socket: the predict API against the same pipeline in-process.
 
-Run: .venv/bin/python bench/predict.py [--single 300] [--batch-reps 3]
-     [--algorithm random_forest --params '{"n_estimators": 100}']
+Run: .venv/bin/python -P bench/predict.py [--single 200] [--rows 20000]
+     [--algorithms linear,random_forest,hist_gradient_boosting]
 
-The API is driven in-process through Django's test `Client` (full middleware stack, token
-auth, tenancy, DRF parsing and rendering; no network socket), with the test settings, a
-temporary DATA_DIR and SQLite. One model (random forest, 100 trees, on 8 numeric/categorical
-columns) is trained and registered, its cache warmed by one call, then:
-- single row: `POST .../predict/ {"rows": [row]}` repeated, median and p95, against
-  `pipeline.predict_proba` + `predict` on a prepared one-row frame in-process;
-- batch: one `POST` of 10,000 rows as JSON, against in-process `ml.predict.predict` on the same
-  rows (frame already built), as rows per second.
-Target: single-row API median <= 15 ms.
+It starts the platform on loopback - one `qcluster`, gunicorn from `config/gunicorn.py`
+(2 workers) and, beside it, the development server (`runserver`, as `make run` does), on one
+throw-away SQLite database - then, as an API client with a token:
+
+1. uploads a generated 30-column table (24 float, 3 int, 3 text columns, binary target) and
+   trains each model through the API (80/20 split, `cv_folds: 0`);
+2. per model and server: the first call after the model was registered (cold), then single-row
+   calls (bodies built before the clock) on one keep-alive `requests.Session` and on a new
+   connection per call (median / p95 / p99), 10,000 rows as JSON in both layouts (`rows` and
+   `columns` + `data`) and as a CSV upload;
+3. the same pipeline in-process in this process (downloaded bundle): `predict` + `predict_proba`
+   on a DataFrame built from the same rows; for CSV, `read_csv` + predict + `to_csv`;
+4. requests per second with 16 concurrent keep-alive clients on gunicorn.
+
+Nothing here is asserted: it prints figures and ratios for a person to read.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
-import os
 import statistics
+import subprocess
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SINGLE_TARGET_MS = 15.0
+import numpy as np
+import pandas as pd
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.train import Client, Platform, _free_port  # noqa: E402
+
+SIGNING_KEY = "bench-predict-signing-key"
+CASES = {
+    "linear": {},
+    "random_forest": {"n_estimators": 100},
+    "hist_gradient_boosting": {},
+}
+BATCH = 10_000
 
 
-def _setup_django() -> None:
-    os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="modelworks-bench-"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.pop("DATABASE_URL", None)  # a throwaway SQLite database, always
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-
-
-def _frame(n: int, seed: int = 0) -> Any:
-    import numpy as np
-    import pandas as pd
-
+def serving_table(n_rows: int, seed: int = 0) -> pd.DataFrame:
+    """30 features (24 float, 3 int, 3 text with 4/20/100 levels) and a binary target."""
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({f"n{i}": rng.normal(size=n) for i in range(5)})
-    df["city"] = rng.choice(["paris", "lyon", "nice", "lille"], n)
-    df["plan"] = rng.choice(["free", "pro", "team"], n)
-    df["visits"] = rng.integers(0, 50, n)
-    df["churn"] = np.where(df.n0 + (df.plan == "free") + rng.normal(scale=0.5, size=n) > 0.8,
-                           "yes", "no")
-    return df
+    data: dict[str, Any] = {f"f{i}": rng.normal(0, 1, n_rows) for i in range(24)}
+    for i in range(3):
+        data[f"i{i}"] = rng.integers(0, 10 * (i + 1), n_rows)
+    for j, levels in enumerate((4, 20, 100)):
+        data[f"c{j}"] = np.array([f"L{j}_{k}" for k in range(levels)])[
+            rng.integers(0, levels, n_rows)]
+    frame = pd.DataFrame(data)
+    logit = frame.f0 + 0.5 * frame.f1 - 0.3 * frame.i0 / 5 + (frame.c0 == "L0_1") * 0.8
+    frame["target"] = np.where(rng.random(n_rows) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return frame
 
 
-def _register(algorithm: str, params: dict[str, Any]) -> tuple[Any, Any, Any]:
-    from django.contrib.auth import get_user_model
+class ServingPlatform(Platform):
+    """Platform (qcluster + runserver) with gunicorn beside it on the same database."""
 
-    from apps.accounts.services import token_create, workspace_create
-    from apps.models.services import model_register
-    from ml.config import TrainConfig
-    from ml.train import train
+    def __init__(self) -> None:
+        super().__init__()
+        self.env["MODEL_SIGNING_KEY"] = SIGNING_KEY
+        self.gunicorn_url = ""
 
-    user = get_user_model().objects.create_user("bench", password="bench-pw-123")
-    workspace = workspace_create(name="Bench", owner=user)
-    _, key = token_create(user=user, name="bench")
-    config = TrainConfig.from_dict({"target": "churn", "algorithm": algorithm,
-                                    "params": params, "validation": {"cv_folds": 0}})
-    result = train(_frame(2000), config)
-    model = model_register(experiment=None, result=result, user=user, workspace=workspace)
-    return model, key, result
+    def start(self) -> str:
+        key = super().start()
+        port = _free_port()
+        self.gunicorn_url = f"http://127.0.0.1:{port}"
+        env = dict(self.env, GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2",
+                   GUNICORN_ACCESS_LOG="")
+        log = open(Path(self.data) / "gunicorn.log", "ab")
+        self.procs.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.gunicorn_url}/healthz", timeout=10).status_code < 500:
+                    break
+            except requests.RequestException:  # workers still warming up
+                time.sleep(0.3)
+        return key
+
+
+def _stats(seconds: list[float]) -> dict[str, float]:
+    ms = np.array(seconds) * 1000
+    return {"median": float(np.median(ms)), "p95": float(np.percentile(ms, 95)),
+            "p99": float(np.percentile(ms, 99))}
 
 
 def _timed(fn: Callable[[], Any], n: int) -> list[float]:
-    times = []
+    out = []
     for _ in range(n):
-        start = time.perf_counter()
+        started = time.perf_counter()
         fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+        out.append(time.perf_counter() - started)
+    return out
 
 
-def _p95(values: list[float]) -> float:
-    return sorted(values)[max(0, int(round(0.95 * len(values))) - 1)]
+def _post(session: Any, url: str, token: str, body: bytes, content_type: str) -> Any:
+    response = session.post(url, data=body, headers={
+        "Authorization": f"Token {token}", "Content-Type": content_type})
+    if response.status_code != 200:
+        raise SystemExit(f"{url} -> {response.status_code}: {response.text[:300]}")
+    return response
+
+
+def _post_csv(session: Any, url: str, token: str, text: bytes) -> Any:
+    response = session.post(url, files={"file": ("rows.csv", text, "text/csv")},
+                            headers={"Authorization": f"Token {token}"})
+    if response.status_code != 200:
+        raise SystemExit(f"{url} -> {response.status_code}: {response.text[:300]}")
+    return response
+
+
+def _in_process(pipeline: Any, rows: list[dict[str, Any]]) -> None:
+    frame = pd.DataFrame(rows)
+    pipeline.predict(frame)
+    pipeline.predict_proba(frame)
+
+
+def _in_process_csv(pipeline: Any, text: bytes) -> None:
+    frame = pd.read_csv(io.BytesIO(text))
+    out = frame.copy()
+    out["prediction"] = pipeline.predict(frame)
+    for i, p in enumerate(pipeline.predict_proba(frame).T):
+        out[f"proba_{i}"] = p
+    out.to_csv(index=False)
+
+
+def _concurrent(url: str, token: str, body: bytes, clients: int, seconds: float) -> float:
+    counts = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def work(i: int) -> None:
+        session = requests.Session()
+        while time.monotonic() < stop:
+            _post(session, url, token, body, "application/json")
+            counts[i] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--single", type=int, default=300, help="single-row calls to time")
-    parser.add_argument("--batch-reps", type=int, default=3, help="10,000-row calls to time")
-    parser.add_argument("--algorithm", default="random_forest")
-    parser.add_argument("--params", default='{"n_estimators": 100}', help="JSON")
+    parser.add_argument("--single", type=int, default=200, help="single-row calls per case")
+    parser.add_argument("--rows", type=int, default=20_000, help="rows of the training table")
+    parser.add_argument("--algorithms", default=",".join(CASES))
+    parser.add_argument("--concurrent-s", type=float, default=5.0)
     args = parser.parse_args()
-    _setup_django()
-    from django.test import Client
+    from ml.bundle import load_bundle
 
-    from apps.models.cache import bundle_cache
-    from ml.predict import predict, rows_to_frame
+    frame = serving_table(args.rows)
+    features = frame.drop(columns="target")
+    platform = ServingPlatform()
+    token = platform.start()
+    servers = {"gunicorn": platform.gunicorn_url, "runserver": platform.url}
+    results: dict[str, Any] = {}
+    try:
+        client = Client(platform.url, token, "bench")
+        path = Path(platform.data) / "serving.csv"
+        frame.to_csv(path, index=False)
+        dataset = client.upload(path)
+        # Bodies built before any clock starts.
+        one_row = json.loads(features.head(1).to_json(orient="records"))
+        batch = features.sample(BATCH, random_state=1)
+        batch_rows = json.loads(batch.to_json(orient="records"))
+        split = json.loads(batch.to_json(orient="split", index=False))
+        bodies = {
+            "single": json.dumps({"rows": one_row}).encode(),
+            "rows": json.dumps({"rows": batch_rows}).encode(),
+            "split": json.dumps({"columns": split["columns"], "data": split["data"]}).encode(),
+        }
+        csv_text = batch.to_csv(index=False, quoting=csv.QUOTE_MINIMAL).encode()
+        for algorithm in args.algorithms.split(","):
+            data, _ = client.train(dataset, algorithm, CASES[algorithm])
+            if data["status"] != "succeeded":
+                raise SystemExit(f"{algorithm}: {data['status']}: {data.get('error')}")
+            model = data["model"]
+            base = f"/api/v1/workspaces/bench/models/{model}"
+            row: dict[str, Any] = {}
+            for server, url in servers.items():
+                predict_url = f"{url}{base}/predict/"
+                session = requests.Session()
+                started = time.perf_counter()
+                _post(session, predict_url, token, bodies["single"], "application/json")
+                cold = time.perf_counter() - started
+                for _ in range(20):  # both gunicorn workers warm
+                    _post(requests, predict_url, token, bodies["single"], "application/json")
+                keep = _timed(lambda u=predict_url, s=session: _post(
+                    s, u, token, bodies["single"], "application/json"), args.single)
+                fresh = _timed(lambda u=predict_url: _post(
+                    requests, u, token, bodies["single"], "application/json"), args.single)
+                batch_s = {layout: statistics.median(_timed(
+                    lambda u=predict_url, s=session, b=bodies[layout]: _post(
+                        s, u, token, b, "application/json"), 3)) for layout in ("rows", "split")}
+                csv_s = statistics.median(_timed(
+                    lambda u=predict_url, s=session: _post_csv(s, u, token, csv_text), 3))
+                row[server] = {"cold_ms": cold * 1000, "keep": _stats(keep),
+                               "fresh": _stats(fresh), "batch_s": batch_s, "csv_s": csv_s}
+            download = requests.get(f"{platform.url}{base}/download/",
+                                    headers={"Authorization": f"Token {token}"})
+            pipeline = load_bundle(io.BytesIO(download.content),
+                                   key=SIGNING_KEY.encode()).pipeline
+            _in_process(pipeline, one_row)
+            row["in_process"] = {
+                "single": _stats(_timed(lambda p=pipeline: _in_process(p, one_row),
+                                        args.single)),
+                "batch_s": statistics.median(_timed(
+                    lambda p=pipeline: _in_process(p, batch_rows), 3)),
+                "csv_s": statistics.median(_timed(
+                    lambda p=pipeline: _in_process_csv(p, csv_text), 3)),
+            }
+            row["concurrent_rps"] = _concurrent(
+                f"{platform.gunicorn_url}{base}/predict/", token, bodies["single"], 16,
+                args.concurrent_s)
+            results[algorithm] = row
+    finally:
+        platform.stop()
+    _report(results)
 
-    model, key, result = _register(args.algorithm, json.loads(args.params))
-    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
-    url = f"/api/v1/workspaces/{model.workspace.slug}/models/{model.pk}/predict/"
-    features = [c["name"] for c in model.input_schema]
-    rows = _frame(10_000, seed=1)[features].to_dict(orient="records")
-    one = json.dumps({"rows": rows[:1]})
-    many = json.dumps({"rows": rows})
 
-    def api_single() -> None:
-        response = client.post(url, one, content_type="application/json")
-        assert response.status_code == 200, response.content
-
-    api_single()  # warm the cache (and Django's URL resolver, DRF's settings...)
-    api_ms = _timed(api_single, args.single)
-    assert bundle_cache.stats().misses == 1, "the cache should load the model once"
-
-    pipeline = result.pipeline
-    frame_one = rows_to_frame(rows[:1], model.input_schema)
-    pipeline.predict(frame_one)
-    direct_ms = _timed(lambda: (pipeline.predict(frame_one), pipeline.predict_proba(frame_one)),
-                       args.single)
-
-    def api_batch() -> None:
-        response = client.post(url, many, content_type="application/json")
-        assert response.status_code == 200, response.content
-
-    bundle = bundle_cache.get(model)
-    frame_many = rows_to_frame(rows, model.input_schema)
-    api_batch_s = min(_timed(api_batch, args.batch_reps)) / 1000
-    direct_batch_s = min(_timed(lambda: predict(bundle, frame_many), args.batch_reps)) / 1000
-
-    api_median, direct_median = statistics.median(api_ms), statistics.median(direct_ms)
-    report = {
-        "transport": "in-process django.test.Client (no socket)",
-        "model": f"{args.algorithm} {args.params}",
-        "single_row_api_ms": {"median": round(api_median, 2), "p95": round(_p95(api_ms), 2)},
-        "single_row_in_process_ms": {"median": round(direct_median, 2),
-                                     "p95": round(_p95(direct_ms), 2)},
-        "single_row_ratio_api_over_in_process": round(api_median / direct_median, 2),
-        "batch_10000_api_rows_per_s": round(10_000 / api_batch_s),
-        "batch_10000_in_process_rows_per_s": round(10_000 / direct_batch_s),
-        "batch_ratio_api_time_over_in_process": round(api_batch_s / direct_batch_s, 2),
-        "target_single_row_median_ms": SINGLE_TARGET_MS,
-        "meets_target": api_median <= SINGLE_TARGET_MS,
-    }
-    print(json.dumps(report, indent=2))
+def _report(results: dict[str, Any]) -> None:
+    print(f"single row: ms (median / p95 / p99); batch: {BATCH:,} rows; "
+          "in-process = the downloaded pipeline's predict + predict_proba")
+    for algorithm, row in results.items():
+        local = row["in_process"]
+        single = local["single"]
+        print(f"\n{algorithm}  (in-process single row {single['median']:.2f} / "
+              f"{single['p95']:.2f} / {single['p99']:.2f} ms; {BATCH / local['batch_s']:,.0f} "
+              f"rows/s from records; CSV {local['csv_s']:.3f} s)")
+        for server in ("gunicorn", "runserver"):
+            r = row[server]
+            k, f = r["keep"], r["fresh"]
+            warm = k["median"]
+            print(f"  {server:9} keep-alive {k['median']:6.2f} / {k['p95']:6.2f} / "
+                  f"{k['p99']:6.2f} ms (+{k['median'] - single['median']:.2f})   "
+                  f"fresh {f['median']:6.2f} / {f['p95']:6.2f} / {f['p99']:6.2f} ms "
+                  f"(+{f['median'] - single['median']:.2f})")
+            print(f"  {'':9} cold first call {r['cold_ms']:7.1f} ms ({r['cold_ms'] / warm:.1f}x "
+                  f"warm)   JSON rows {BATCH / r['batch_s']['rows']:>9,.0f} rows/s   "
+                  f"JSON columns {BATCH / r['batch_s']['split']:>9,.0f} rows/s   "
+                  f"CSV {r['csv_s']:.3f} s ({r['csv_s'] / local['csv_s']:.2f}x raw)")
+        print(f"  16 keep-alive clients on gunicorn (2 workers): "
+              f"{row['concurrent_rps']:,.0f} requests/s")
 
 
 if __name__ == "__main__":

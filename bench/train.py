@@ -94,9 +94,9 @@ class Platform:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code < 500:
+                if requests.get(f"{self.url}/healthz", timeout=10).status_code < 500:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # still starting (the warm-up runs first)
                 time.sleep(0.3)
         time.sleep(2)  # the cluster's workers start too
         return key

@@ -51,6 +51,55 @@ def rows_to_frame(rows: Sequence[dict[str, Any]], schema: list[dict[str, Any]]) 
     return pd.DataFrame(columns)
 
 
+def columns_to_frame(columns: Any, data: Any, schema: list[dict[str, Any]]) -> pd.DataFrame:
+    """Build a validated frame from pandas' "split" layout: column names, then rows of values.
+
+    Stricter than rows (a list of objects): every row holds one value per named column, and a
+    name the model does not know is an error (a typo would otherwise silently read as missing).
+    """
+    if not isinstance(columns, list) or not columns or not all(
+            isinstance(c, str) for c in columns):
+        raise SchemaError('"columns" must be a non-empty list of column names.')
+    repeated = sorted({c for c in columns if columns.count(c) > 1}) if len(
+        set(columns)) != len(columns) else []
+    if repeated:
+        raise SchemaError("Columns named more than once: " + ", ".join(repeated) + ".",
+                          columns=repeated)
+    if not isinstance(data, list) or not all(isinstance(r, list) for r in data):
+        raise SchemaError('"data" must be a list of rows, each a list of values.')
+    if not data:
+        raise SchemaError("No rows to predict: send at least one row.")
+    width = len(columns)
+    for number, row in enumerate(data):
+        if len(row) != width:
+            raise SchemaError(f"Row {number} has {len(row)} values; \"columns\" names {width}. "
+                              "Every row needs one value per column, in the same order.")
+    names = [str(col["name"]) for col in schema]
+    known = set(names)
+    unknown = [c for c in columns if c not in known]
+    missing = [name for name in names if name not in set(columns)]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append("Missing columns: " + ", ".join(missing) + ".")
+        if unknown:
+            parts.append("Unknown columns: " + ", ".join(unknown) + " (the model expects "
+                         + ", ".join(names) + ").")
+        raise SchemaError(" ".join(parts), columns=missing + unknown)
+    position = {name: i for i, name in enumerate(columns)}
+    # One transpose in C instead of a dict per row.
+    transposed = list(zip(*data, strict=True))
+    out, problems = {}, {}
+    for col in schema:
+        name = str(col["name"])
+        out[name], bad = _coerce_values(list(transposed[position[name]]),
+                                        str(col.get("dtype", "")), str(col.get("kind", "")))
+        if bad:
+            problems[name] = _problem(col, bad)
+    _raise_problems(problems)
+    return pd.DataFrame(out)
+
+
 def validate_frame(df: pd.DataFrame, schema: list[dict[str, Any]]) -> pd.DataFrame:
     """Return df with the schema's columns, in order, coerced; raise SchemaError if unusable."""
     names = [str(col["name"]) for col in schema]
@@ -327,26 +376,59 @@ def _coerce(series: pd.Series, dtype: str, kind: str) -> tuple[pd.Series, list[A
 
 def _coerce_values(values: list[Any], dtype: str, kind: str) -> tuple[pd.Series, list[Any]]:
     """Coerce a list of raw values by the schema's dtype; return (column, unreadable values)."""
-    missing = [_is_missing(v) for v in values]
     if dtype.startswith(_NUMERIC_DTYPES):
-        return _coerce_numeric(values, missing, dtype)
+        return _coerce_numeric(values, dtype)
     if dtype.startswith("bool") or (kind == "boolean" and not dtype):
-        return _coerce_bool(values, missing)
+        return _coerce_bool(values, [_is_missing(v) for v in values])
     if dtype.startswith("datetime"):
-        return _coerce_datetime(values, missing)
-    text = [np.nan if m else _as_text(v) for v, m in zip(values, missing, strict=True)]
-    return pd.Series(text, dtype=object), []
+        return _coerce_datetime(values, [_is_missing(v) for v in values])
+    return pd.Series(_texts(values), dtype=object), []
 
 
-def _coerce_numeric(values: list[Any], missing: list[bool], dtype: str) -> tuple[pd.Series, list]:
+def _texts(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    append = out.append
+    for value in values:
+        if value.__class__ is str:  # the common case, without a call per value
+            append(value if value and not value[0].isspace() or value.strip() else np.nan)
+        else:
+            append(np.nan if _is_missing(value) else _as_text(value))
+    return out
+
+
+def _coerce_numeric(values: list[Any], dtype: str) -> tuple[pd.Series, list[Any]]:
+    fast = _numbers_fast(values)
+    if fast is not None:
+        return _numeric_series(fast, dtype), []
     out, bad = [], []
-    for value, is_missing in zip(values, missing, strict=True):
-        number = np.nan if is_missing else _to_number(value)
+    for value in values:
+        number = np.nan if _is_missing(value) else _to_number(value)
         if number is None:
             bad.append(value)
             number = np.nan
         out.append(number)
     return _numeric_series(np.asarray(out, dtype=np.float64), dtype), bad
+
+
+def _numbers_fast(values: list[Any]) -> np.ndarray | None:
+    """Convert in one C pass when every value is a number, a numeric string or None.
+
+    Returns None whenever the per-value path must decide (a blank or unreadable string, an
+    infinity, a "nan" string, a nested list), so both paths give the same answer.
+    """
+    try:
+        numbers = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if numbers.ndim != 1 or len(numbers) != len(values):
+        return None
+    special = ~np.isfinite(numbers)
+    if special.any():
+        for i in np.flatnonzero(special):
+            value = values[i]
+            if not (value is None or (isinstance(value, float) and math.isnan(value))):
+                return None
+    return numbers
 
 
 def _numeric_series(numbers: np.ndarray, dtype: str) -> pd.Series:
@@ -361,7 +443,10 @@ def _to_number(value: Any) -> float | None:
     if isinstance(value, bool | np.bool_):
         return float(value)
     if isinstance(value, int | float | np.integer | np.floating):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -454,3 +539,48 @@ def _class_order(
     if len(classes) == len(model_classes) and set(classes) == set(model_classes):
         return classes, [model_classes.index(c) for c in classes], False
     return model_classes, None, False
+
+
+# --- warm start ------------------------------------------------------------------------------
+
+# What unpickling a bundle and predicting import on first use: ~1 s in a fresh web process.
+_PREDICT_MODULES = (
+    "joblib", "sklearn.compose", "sklearn.impute", "sklearn.preprocessing",
+    "sklearn.linear_model", "sklearn.ensemble", "sklearn.tree", "sklearn.neighbors",
+    "sklearn.svm", "sklearn.naive_bayes", "ml.preprocessing", "ml.features", "ml.bundle",
+)
+
+
+def warm_up() -> None:
+    """Import what predictions need and run a few through each code path, once per process.
+
+    A web process calls this at start, so the first prediction after it starts (or after a
+    model is registered) pays for loading the model file only, not for imports and first-use
+    setup (~1 s). Takes ~1-2 s; touches no files and no database.
+    """
+    import importlib
+
+    for name in _PREDICT_MODULES:
+        importlib.import_module(name)
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    from ml.config import PreprocessingConfig
+    from ml.preprocessing import build_preprocessor
+
+    frame = pd.DataFrame({"n": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "i": [1, 2, 3, 1, 2, 3],
+                          "c": ["a", "b", "a", "b", "a", "b"]})
+    schema = [{"name": "n", "kind": "numeric", "dtype": "float64"},
+              {"name": "i", "kind": "numeric", "dtype": "int64"},
+              {"name": "c", "kind": "categorical", "dtype": "str"}]
+    kinds = {"n": "numeric", "i": "numeric", "c": "categorical"}
+    target = np.array(["x", "y", "x", "y", "x", "y"], dtype=object)
+    for model in (LogisticRegression(), RandomForestClassifier(n_estimators=2, random_state=0),
+                  HistGradientBoostingClassifier(max_iter=2)):
+        pipeline = EnginePipeline([("preprocess", build_preprocessor(kinds, PreprocessingConfig())),
+                                   ("model", model)]).fit(frame, target)
+        predict(pipeline, rows_to_frame([{"n": 1.5, "i": 2, "c": "a"}], schema),
+                task="classification")
+        predict(pipeline, columns_to_frame(["n", "i", "c"], [[1.5, "2", None]], schema),
+                task="classification")
+        to_json_safe(np.array([1.0]))

@@ -14,11 +14,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import WorkspaceScopedMixin
+from apps.core.renderers import FastJSONParser
 from apps.datasets.exports import dataset_csv_response
 from apps.datasets.models import Dataset
 from apps.datasets.selectors import (
@@ -102,7 +103,7 @@ class DatasetViewSet(
     def get_workspace_queryset(self, workspace: Any) -> Any:
         return dataset_list(workspace=workspace)
 
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, FastJSONParser]
 
     @extend_schema(
         request={"multipart/form-data": DatasetUploadSerializer},

@@ -16,12 +16,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api import OutputOnlyMixin, Pagination, WorkspaceScopedMixin
+from apps.core.renderers import FastJSONRenderer
 from apps.experiments import exports, selectors, services
 from apps.experiments.models import Experiment, Status
 
@@ -226,7 +226,7 @@ class ExperimentPlotApi(_ExperimentApi):
     """One plot of the experiment as a PNG; readable by the workspace's members only."""
 
     content_negotiation_class = _IgnoreFormatNegotiation
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [FastJSONRenderer]
 
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request: Request, slug: str, pk: int, name: str) -> FileResponse:
@@ -247,7 +247,7 @@ class ExperimentExportApi(_ExperimentApi):
     """The experiment's config and results as JSON (default) or CSV (`?format=csv`)."""
 
     content_negotiation_class = _IgnoreFormatNegotiation
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [FastJSONRenderer]
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],

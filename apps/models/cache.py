@@ -112,3 +112,48 @@ def bundle_load(model: Any) -> Any:
 
 
 bundle_cache = BundleCache(maxsize=getattr(settings, "MODEL_CACHE_SIZE", 16))
+
+
+def warm_start(*, models: int | None = None, background: bool = True) -> threading.Thread | None:
+    """Make a new web process answer its first predictions at warm speed.
+
+    Runs the engine's warm-up (imports and first-use setup of the prediction code, ~1-2 s)
+    at once, then loads the `models` most recently registered scikit-learn models (default:
+    MODEL_WARM_COUNT, at most the cache's size) into this process's cache - in a background
+    thread unless told otherwise, so the process starts serving meanwhile. Keras models are
+    left out: loading one would import TensorFlow into the web process (~0.5 GB).
+    """
+    from ml.predict import warm_up
+
+    warm_up()
+    count = getattr(settings, "MODEL_WARM_COUNT", 8) if models is None else models
+    count = min(count, bundle_cache.maxsize)
+    if count <= 0:
+        return None
+    if not background:
+        _warm_models(count)
+        return None
+    thread = threading.Thread(target=_warm_models, args=(count,), name="model-warm-start",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_models(count: int) -> None:
+    from django.db import close_old_connections, connection
+
+    from apps.models.selectors import models_to_warm
+
+    try:
+        for model in models_to_warm(limit=count):
+            try:
+                bundle_cache.get(model)
+            except BundleError:
+                continue  # a damaged file answers its own 409 when asked for
+    except Exception:  # noqa: BLE001 - warming is best effort; serving goes on without it
+        import logging
+
+        logging.getLogger(__name__).exception("Warming the model cache failed")
+    finally:
+        close_old_connections()
+        connection.close()

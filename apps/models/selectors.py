@@ -82,3 +82,15 @@ def batch_prediction_get(*, workspace: Any, model: Model, pk: Any) -> BatchPredi
         BatchPrediction.objects.select_related("model", "workspace"),
         workspace=require_workspace(workspace), model=model, pk=pk,
     )
+
+
+def models_to_warm(*, limit: int) -> list[Model]:
+    """The most recently registered non-Keras models, across workspaces, for a cache warm-up.
+
+    The one read not scoped to a workspace: it runs at process start, serves no request and
+    returns nothing to anyone; it only fills this process's own model cache.
+    """
+    from ml.algorithms import list_algorithms
+
+    keras = sorted({a["key"] for a in list_algorithms() if a.get("family") == "keras"})
+    return list(Model.objects.exclude(algorithm__in=keras).order_by("-created_at", "-pk")[:limit])

@@ -188,18 +188,27 @@ def model_delete(*, model: Model, user: Any) -> None:
 # --- predict -----------------------------------------------------------------------------------
 
 
-def model_predict_rows(*, model: Model, rows: Any) -> dict[str, Any]:
-    """Predict a list of row objects; raise SchemaError (bad columns) or ValidationError."""
-    from ml.predict import predict, rows_to_frame
+def model_predict_rows(
+    *, model: Model, rows: Any = None, columns: Any = None, data: Any = None
+) -> dict[str, Any]:
+    """Predict `rows` (a list of objects) or `columns` + `data` (lists of values, "split").
 
-    if not isinstance(rows, list):
-        raise ValidationError({"rows": ["Send rows as a list of objects."]})
-    if len(rows) > MAX_JSON_ROWS:
-        raise ValidationError({"rows": [
-            f"At most {MAX_JSON_ROWS:,} rows per call (got {len(rows):,}); split them, "
+    Raise SchemaError (bad columns or values) or ValidationError (too many rows).
+    """
+    from ml.predict import columns_to_frame, predict, rows_to_frame
+
+    field, items = ("rows", rows) if rows is not None else ("data", data)
+    if not isinstance(items, list):
+        raise ValidationError({field: [f"Send {field} as a list."]})
+    if len(items) > MAX_JSON_ROWS:
+        raise ValidationError({field: [
+            f"At most {MAX_JSON_ROWS:,} rows per call (got {len(items):,}); split them, "
             "or upload a CSV file instead."
         ]})
-    frame = rows_to_frame(rows, model.input_schema)
+    if rows is not None:
+        frame = rows_to_frame(rows, model.input_schema)
+    else:
+        frame = columns_to_frame(columns, data, model.input_schema)
     bundle = bundle_cache.get(model)
     # The frame is validated already: pass the bare pipeline so predict() doesn't redo it.
     return predict(bundle.pipeline, frame, task=model.task, classes=model.classes)

@@ -191,8 +191,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.renderers.FastJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "apps.core.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     # NaN/Infinity are not JSON: refuse to emit them.
@@ -265,6 +270,8 @@ EXPERIMENT_THREADS = env.int(
 # A job still queued after this long (a lost Redis delivery) is failed by the sweeper.
 EXPERIMENT_QUEUE_TIMEOUT_S = env.int("EXPERIMENT_QUEUE_TIMEOUT_S", default=86400)
 MODEL_CACHE_SIZE = env.int("MODEL_CACHE_SIZE", default=16)
+# Models each web process loads into its cache at start (the most recently registered).
+MODEL_WARM_COUNT = env.int("MODEL_WARM_COUNT", default=8)
 # Batch prediction: files up to this many rows are answered at once on the page; bigger ones
 # become a background job predicting in chunks. The API's CSV upload answers synchronously.
 BATCH_PREDICT_INLINE_ROWS = env.int("BATCH_PREDICT_INLINE_ROWS", default=20_000)
