@@ -316,6 +316,8 @@ def to_json_safe(value: Any) -> Any:
     """Convert numpy/pandas values to plain Python; NaN, inf and NA become None."""
     if isinstance(value, dict):
         return {str(k): to_json_safe(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        return _numbers_to_json(value)
     if isinstance(value, list | tuple | set | np.ndarray | pd.Series | pd.Index):
         return [to_json_safe(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
     if isinstance(value, np.generic):
@@ -331,6 +333,13 @@ def to_json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
+
+
+def _numbers_to_json(array: np.ndarray) -> list[Any]:
+    """A numeric array as (nested) lists in one C pass; non-finite values become None."""
+    if array.dtype.kind != "f" or np.isfinite(array).all():
+        return array.tolist()
+    return np.where(np.isfinite(array), array, None).tolist()  # an object array: None stays
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -370,11 +379,12 @@ def _coerce(series: pd.Series, dtype: str, kind: str) -> tuple[pd.Series, list[A
         numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
         infinite = np.isinf(numbers)
         bad = series[infinite].tolist() if infinite.any() else []
-        return _numeric_series(np.where(infinite, np.nan, numbers), dtype), bad
-    return _coerce_values(series.tolist(), dtype, kind)
+        return pd.Series(_numeric_series(np.where(infinite, np.nan, numbers), dtype)), bad
+    values, bad = _coerce_values(series.tolist(), dtype, kind)
+    return (values if isinstance(values, pd.Series) else pd.Series(values)), bad
 
 
-def _coerce_values(values: list[Any], dtype: str, kind: str) -> tuple[pd.Series, list[Any]]:
+def _coerce_values(values: list[Any], dtype: str, kind: str) -> tuple[Any, list[Any]]:
     """Coerce a list of raw values by the schema's dtype; return (column, unreadable values)."""
     if dtype.startswith(_NUMERIC_DTYPES):
         return _coerce_numeric(values, dtype)
@@ -382,7 +392,7 @@ def _coerce_values(values: list[Any], dtype: str, kind: str) -> tuple[pd.Series,
         return _coerce_bool(values, [_is_missing(v) for v in values])
     if dtype.startswith("datetime"):
         return _coerce_datetime(values, [_is_missing(v) for v in values])
-    return pd.Series(_texts(values), dtype=object), []
+    return np.array(_texts(values), dtype=object), []
 
 
 def _texts(values: list[Any]) -> list[Any]:
@@ -396,7 +406,7 @@ def _texts(values: list[Any]) -> list[Any]:
     return out
 
 
-def _coerce_numeric(values: list[Any], dtype: str) -> tuple[pd.Series, list[Any]]:
+def _coerce_numeric(values: list[Any], dtype: str) -> tuple[np.ndarray, list[Any]]:
     fast = _numbers_fast(values)
     if fast is not None:
         return _numeric_series(fast, dtype), []
@@ -431,12 +441,12 @@ def _numbers_fast(values: list[Any]) -> np.ndarray | None:
     return numbers
 
 
-def _numeric_series(numbers: np.ndarray, dtype: str) -> pd.Series:
+def _numeric_series(numbers: np.ndarray, dtype: str) -> np.ndarray:
     # Keep integer columns integer when nothing is missing, as the pipeline saw in training.
     if dtype.lower().startswith(("int", "uint")) and not np.isnan(numbers).any() and (
             numbers == np.round(numbers)).all():
-        return pd.Series(numbers.astype(np.int64))
-    return pd.Series(numbers)
+        return numbers.astype(np.int64)
+    return numbers
 
 
 def _to_number(value: Any) -> float | None:
@@ -457,7 +467,7 @@ def _to_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _coerce_bool(values: list[Any], missing: list[bool]) -> tuple[pd.Series, list[Any]]:
+def _coerce_bool(values: list[Any], missing: list[bool]) -> tuple[np.ndarray, list[Any]]:
     out: list[Any] = []
     bad = []
     for value, is_missing in zip(values, missing, strict=True):
@@ -466,8 +476,8 @@ def _coerce_bool(values: list[Any], missing: list[bool]) -> tuple[pd.Series, lis
             bad.append(value)
         out.append(np.nan if flag is None else flag)
     if any(missing) or bad:
-        return pd.Series(out, dtype=object), bad
-    return pd.Series(out, dtype=bool), bad
+        return np.array(out, dtype=object), bad
+    return np.array(out, dtype=bool), bad
 
 
 def _to_bool(value: Any) -> bool | None:

@@ -32,6 +32,13 @@ class CacheStats:
     keys: list[tuple[int, str]] = field(default_factory=list)
 
 
+@dataclass
+class _Pending:
+    done: threading.Event = field(default_factory=threading.Event)
+    bundle: Any = None
+    error: BaseException | None = None
+
+
 class BundleCache:
     """A thread-safe, bounded LRU of `ml.bundle.Bundle` objects."""
 
@@ -39,26 +46,50 @@ class BundleCache:
         self.maxsize = maxsize
         self._items: OrderedDict[tuple[int, str], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[tuple[int, str], _Pending] = {}
         self.hits = 0
         self.misses = 0
 
     def get(self, model: Any) -> Any:
-        """Return the model's loaded bundle, loading (and verifying) it on a miss."""
+        """Return the model's loaded bundle, loading (and verifying) it on a miss.
+
+        A model being loaded by another thread (the warm-up, or a concurrent request) is
+        waited for, not loaded twice.
+        """
         key = (model.pk, model.sha256)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
                 return self._items[key]
-            self.misses += 1
+            pending = self._loading.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._loading[key] = _Pending()
+                self.misses += 1
+            else:
+                self.hits += 1
+        if not owner:
+            pending.done.wait()
+            if pending.error is not None:
+                raise pending.error
+            return pending.bundle
         # Load outside the lock: a slow load must not block predictions on other models.
-        bundle = bundle_load(model)
-        with self._lock:
-            self._items[key] = bundle
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-        return bundle
+        try:
+            pending.bundle = bundle_load(model)
+        except BaseException as exc:
+            pending.error = exc
+            raise
+        finally:
+            with self._lock:
+                if pending.error is None:
+                    self._items[key] = pending.bundle
+                    self._items.move_to_end(key)
+                    while len(self._items) > self.maxsize:
+                        self._items.popitem(last=False)
+                del self._loading[key]
+            pending.done.set()
+        return pending.bundle
 
     def forget(self, pk: int) -> None:
         """Drop every cached bundle of model `pk`."""
@@ -114,14 +145,17 @@ def bundle_load(model: Any) -> Any:
 bundle_cache = BundleCache(maxsize=getattr(settings, "MODEL_CACHE_SIZE", 16))
 
 
-def warm_start(*, models: int | None = None, background: bool = True) -> threading.Thread | None:
+
+def warm_start(*, models: int | None = None, background: bool = True,
+               poll_s: float | None = None) -> ModelWarmer | None:
     """Make a new web process answer its first predictions at warm speed.
 
-    Runs the engine's warm-up (imports and first-use setup of the prediction code, ~1-2 s)
-    at once, then loads the `models` most recently registered scikit-learn models (default:
-    MODEL_WARM_COUNT, at most the cache's size) into this process's cache - in a background
-    thread unless told otherwise, so the process starts serving meanwhile. Keras models are
-    left out: loading one would import TensorFlow into the web process (~0.5 GB).
+    Runs the engine's warm-up (imports and first-use setup of the prediction code, ~1-2 s) at
+    once. Then a ModelWarmer loads the `models` most recently registered scikit-learn models
+    (default MODEL_WARM_COUNT, at most the cache's size) into this process's cache and, every
+    `poll_s` seconds (MODEL_WARM_POLL_S; 0 turns it off), loads models registered since - so
+    the first call after a model is registered finds it loaded, not only after a restart.
+    In a background thread unless `background` is False (then one pass, no polling).
     """
     from ml.predict import warm_up
 
@@ -130,30 +164,59 @@ def warm_start(*, models: int | None = None, background: bool = True) -> threadi
     count = min(count, bundle_cache.maxsize)
     if count <= 0:
         return None
-    if not background:
-        _warm_models(count)
-        return None
-    thread = threading.Thread(target=_warm_models, args=(count,), name="model-warm-start",
-                              daemon=True)
-    thread.start()
-    return thread
+    poll = getattr(settings, "MODEL_WARM_POLL_S", 2.0) if poll_s is None else poll_s
+    warmer = ModelWarmer(count, poll_s=poll)
+    if background:
+        warmer.start()
+    else:
+        warmer.warm_once()
+    return warmer
 
 
-def _warm_models(count: int) -> None:
-    from django.db import close_old_connections, connection
+class ModelWarmer(threading.Thread):
+    """Loads recently registered models into this process's cache; Keras models excepted.
 
-    from apps.models.selectors import models_to_warm
+    Keras models are left out: loading one would import TensorFlow into the web process
+    (~0.5 GB). Warming is best effort: a damaged file is skipped (it answers its own 409 when
+    asked for) and any other error is logged; serving goes on without it.
+    """
 
-    try:
-        for model in models_to_warm(limit=count):
-            try:
-                bundle_cache.get(model)
-            except BundleError:
-                continue  # a damaged file answers its own 409 when asked for
-    except Exception:  # noqa: BLE001 - warming is best effort; serving goes on without it
-        import logging
+    def __init__(self, count: int, *, poll_s: float = 0.0) -> None:
+        super().__init__(name="model-warm-start", daemon=True)
+        self.count, self.poll_s = count, poll_s
+        self.since: Any = None
+        self.stopped = threading.Event()
+        self.passes = 0
 
-        logging.getLogger(__name__).exception("Warming the model cache failed")
-    finally:
-        close_old_connections()
-        connection.close()
+    def run(self) -> None:
+        from django.db import close_old_connections, connection
+
+        try:
+            self.warm_once()
+            while self.poll_s > 0 and not self.stopped.wait(self.poll_s):
+                close_old_connections()  # as after a request: a broken one is replaced
+                self.warm_once()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def warm_once(self) -> None:
+        from apps.models.selectors import models_to_warm
+
+        try:
+            for model in models_to_warm(limit=self.count, since=self.since):
+                # The database's timestamps, not this machine's clock, mark what was seen.
+                if self.since is None or model.created_at > self.since:
+                    self.since = model.created_at
+                try:
+                    bundle_cache.get(model)
+                except BundleError:
+                    continue
+        except Exception:  # noqa: BLE001 - best effort, see the class
+            import logging
+
+            logging.getLogger(__name__).exception("Warming the model cache failed")
+            return
+        self.passes += 1

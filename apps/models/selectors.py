@@ -84,13 +84,18 @@ def batch_prediction_get(*, workspace: Any, model: Model, pk: Any) -> BatchPredi
     )
 
 
-def models_to_warm(*, limit: int) -> list[Model]:
-    """The most recently registered non-Keras models, across workspaces, for a cache warm-up.
 
-    The one read not scoped to a workspace: it runs at process start, serves no request and
+def models_to_warm(*, limit: int, since: Any = None) -> list[Model]:
+    """The most recently registered non-Keras models (registered after `since`, if given),
+    across workspaces, for a process's cache warm-up.
+
+    The one read not scoped to a workspace: it runs in the background, serves no request and
     returns nothing to anyone; it only fills this process's own model cache.
     """
     from ml.algorithms import list_algorithms
 
     keras = sorted({a["key"] for a in list_algorithms() if a.get("family") == "keras"})
-    return list(Model.objects.exclude(algorithm__in=keras).order_by("-created_at", "-pk")[:limit])
+    models = Model.objects.exclude(algorithm__in=keras)
+    if since is not None:
+        models = models.filter(created_at__gt=since)
+    return list(models.order_by("-created_at", "-pk")[:limit])

@@ -272,6 +272,8 @@ EXPERIMENT_QUEUE_TIMEOUT_S = env.int("EXPERIMENT_QUEUE_TIMEOUT_S", default=86400
 MODEL_CACHE_SIZE = env.int("MODEL_CACHE_SIZE", default=16)
 # Models each web process loads into its cache at start (the most recently registered).
 MODEL_WARM_COUNT = env.int("MODEL_WARM_COUNT", default=8)
+# ...and models registered since, looked for this often (one small query; 0 turns it off).
+MODEL_WARM_POLL_S = env.float("MODEL_WARM_POLL_S", default=2.0)
 # Batch prediction: files up to this many rows are answered at once on the page; bigger ones
 # become a background job predicting in chunks. The API's CSV upload answers synchronously.
 BATCH_PREDICT_INLINE_ROWS = env.int("BATCH_PREDICT_INLINE_ROWS", default=20_000)

@@ -143,7 +143,7 @@ def test_numbers_are_read_in_one_pass_as_one_value_at_a_time(values: list[Any]) 
     series, bad = _coerce_numeric(values, "float64")
     expected = [np.nan if _is_missing(v) else _to_number(v) for v in values]
     assert bad == []
-    np.testing.assert_array_equal(series.to_numpy(), np.array(expected, dtype=float))
+    np.testing.assert_array_equal(np.asarray(series), np.array(expected, dtype=float))
 
 
 @pytest.mark.parametrize(("values", "bad"), [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -29,9 +31,9 @@ def test_the_background_warm_start_fills_the_cache_and_skips_damaged_files(
     good = register(reg_result)
     damaged = register(reg_result, name="damaged")
     Model.objects.filter(pk=damaged.pk).update(sha256="0" * 64)
-    thread = warm_start(models=5)
-    assert thread is not None
-    thread.join(timeout=60)
+    warmer = warm_start(models=5, poll_s=0)
+    assert warmer is not None
+    warmer.join(timeout=60)
     keys = bundle_cache.stats().keys
     assert keys == [(good.pk, good.sha256)]
 
@@ -47,4 +49,71 @@ def test_keras_models_are_never_loaded_into_the_web_process(
 def test_a_count_of_zero_warms_only_the_code(register: Any, reg_result: Any) -> None:
     register(reg_result)
     assert warm_start(models=0) is None
+    assert bundle_cache.stats().keys == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_models_registered_after_start_are_loaded_by_the_poller(
+        register: Any, reg_result: Any, clf_result: Any) -> None:
+    old = register(reg_result)
+    warmer = warm_start(models=4, poll_s=0.05)
+    assert warmer is not None
+    try:
+        _wait(lambda: warmer.passes >= 1)
+        assert (old.pk, old.sha256) in bundle_cache.stats().keys
+        bundle_cache.clear()  # what is loaded from now on comes from polling
+        new = register(clf_result, name="registered later")
+        _wait(lambda: (new.pk, new.sha256) in bundle_cache.stats().keys)
+        assert all(key[0] != old.pk for key in bundle_cache.stats().keys)
+    finally:
+        warmer.stop()
+        warmer.join(timeout=30)
+    assert not warmer.is_alive()
+
+
+def _wait(condition: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the warmer did not get there in time"
+        time.sleep(0.02)
+
+
+def test_concurrent_first_calls_load_a_model_once(
+        register: Any, reg_result: Any, monkeypatch: Any) -> None:
+    from apps.models import cache
+
+    model = register(reg_result)
+    loads: list[int] = []
+    gate = threading.Event()
+    real = cache.bundle_load
+
+    def slow_load(m: Any) -> Any:
+        loads.append(m.pk)
+        gate.wait(10)
+        return real(m)
+
+    monkeypatch.setattr(cache, "bundle_load", slow_load)
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(bundle_cache.get(model)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    _wait(lambda: len(loads) == 1)
+    time.sleep(0.05)
+    gate.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert loads == [model.pk]
+    assert len(results) == 3 and results[0] is results[1] is results[2]
+
+
+def test_a_failed_load_reaches_every_waiter_and_is_not_cached(
+        register: Any, reg_result: Any) -> None:
+    from ml.errors import BundleError
+
+    model = register(reg_result)
+    Model.objects.filter(pk=model.pk).update(sha256="0" * 64)
+    model.refresh_from_db()
+    with pytest.raises(BundleError):
+        bundle_cache.get(model)
     assert bundle_cache.stats().keys == []
