@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DATA_DIR ?= data
+SECRET := $(DATA_DIR)/secret_key
 
 .PHONY: run test install migrate seed lint bench browser clean
 
@@ -17,8 +19,15 @@ $(STAMP): requirements/base.txt requirements/test.txt
 
 install: $(STAMP)
 
-migrate: install
+## A secret key of this installation, made once and kept (it signs sessions and model files).
+$(SECRET):
+	@mkdir -p $(DATA_DIR)
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(64))' > $@
+	@echo "Wrote a new secret key to $@"
+
+migrate: install $(SECRET)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 
 seed: migrate
 	$(PY) manage.py seed_demo

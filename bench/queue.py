@@ -19,6 +19,7 @@ sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
 import argparse  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
+import secrets  # noqa: E402
 import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = tempfile.mkdtemp(prefix="modelworks-bench-queue-")
 os.environ.update(DATA_DIR=DATA, DJANGO_SETTINGS_MODULE="config.settings.base",
+                  DJANGO_SECRET_KEY=secrets.token_urlsafe(64), DJANGO_HTTPS="false",
                   OMP_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2", Q_WORKERS="1")
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)

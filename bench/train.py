@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -65,6 +66,7 @@ class Platform:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, DATA_DIR=self.data, Q_WORKERS="1", Q_SYNC="0",
                         DJANGO_SETTINGS_MODULE="config.settings.base",
+                        DJANGO_SECRET_KEY=secrets.token_urlsafe(64), DJANGO_HTTPS="false",
                         TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
         for name in ("DATABASE_URL", "REDIS_URL", "OMP_NUM_THREADS"):
             self.env.pop(name, None)

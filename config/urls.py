@@ -28,4 +28,5 @@ urlpatterns = [
     path(ws, include("apps.core.urls")),
     path("", include("apps.accounts.urls")),
 ]
+handler400 = "apps.core.views.bad_request"
 handler404 = "apps.core.views.page_not_found"

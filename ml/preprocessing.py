@@ -70,6 +70,8 @@ def _column_kind_fallback(series: pd.Series) -> str:
 
 def _looks_like_dates(values: pd.Series) -> bool:
     sample = values.head(200)
+    if sample.str.len().max() > 64:  # no date is that long; the parser would read it all
+        return False
     if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).all():
         return False
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")

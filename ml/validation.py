@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.data import NUMBER, id_like, kind_from_dtype, kind_of_uniques
+from ml.data import id_like, is_number, kind_from_dtype, kind_of_uniques
 from ml.errors import DataError
 
 HISTOGRAM_BINS = 20
@@ -372,7 +372,7 @@ def _mixed_types(counts: list[tuple[Any, int]]) -> str | None:
     if types != {"text"}:
         return None
     weights = np.array([n for _, n in counts[:SAMPLE_SIZE]])
-    numeric = np.array([bool(NUMBER.match(str(v).strip())) for v in uniques])
+    numeric = np.array([is_number(str(v).strip()) for v in uniques])
     share = float(weights[numeric].sum() / max(weights.sum(), 1))
     if MIXED_NUMBER_SHARE <= share < 1:
         examples = ", ".join(repr(uniques[i]) for i in np.flatnonzero(~numeric)[:3])

@@ -30,9 +30,14 @@ def make_user(db: Any) -> Callable[..., Any]:
     from django.contrib.auth import get_user_model
 
     def make(username: str, **extra: Any) -> Any:
-        return get_user_model().objects.create_user(
+        from allauth.account.models import EmailAddress
+
+        user = get_user_model().objects.create_user(
             username=username, email=f"{username}@example.com", password="pw-" + username, **extra
         )
+        # As after sign-up and confirming the address from the e-mail.
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return user
 
     return make
 

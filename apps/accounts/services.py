@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -52,11 +51,25 @@ def workspace_delete(*, workspace: Workspace) -> None:
 
 
 def _user_find(identifier: str) -> Any:
+    """Find the user a workspace admin means: by username, or by a *verified* e-mail address.
+
+    Something with an "@" is only ever an e-mail address, matched against addresses their
+    owners have confirmed, never against usernames (anyone may register the username
+    "alice@corp.example") or unconfirmed addresses. The answer is the same for no account and
+    for an account whose address is not confirmed.
+    """
+    from allauth.account.models import EmailAddress
+
     identifier = identifier.strip()
-    user = User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))
-    found = list(user[:2])
+    if "@" in identifier:
+        found = list(User.objects.filter(pk__in=EmailAddress.objects.filter(
+            email__iexact=identifier, verified=True).values("user"))[:2])
+    else:
+        found = list(User.objects.filter(username__iexact=identifier)[:2])
     if len(found) != 1:
-        raise ValidationError({"username": f"No user called “{identifier}” was found."})
+        raise ValidationError({"username": (
+            f"No user has the username or confirmed e-mail address “{identifier}”. "
+            "People add an address in their account settings and confirm it from the e-mail.")})
     return found[0]
 
 

@@ -1,4 +1,4 @@
-"""Refuse oversized request bodies before anything reads them."""
+"""Refuse oversized bodies and unreadable addresses before anything reads them."""
 
 from __future__ import annotations
 
@@ -7,32 +7,78 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 
-from apps.core.uploads import UploadTooLarge
+from apps.core.uploads import _human_bytes
+
+# Routes that take a file upload (multipart) up to MAX_UPLOAD_BYTES.
+UPLOAD_ROUTES = frozenset({"api-datasets", "model-predict", "datasets:upload", "models:batch"})
+# Routes that take a large JSON body (prediction rows) up to DATA_UPLOAD_MAX_MEMORY_SIZE.
+JSON_ROUTES = frozenset({"model-predict"})
 
 
-class RequestSizeLimitMiddleware:
-    """Answer 413 for a declared body over `MAX_UPLOAD_BYTES`, for every view.
+def body_limit(request: HttpRequest) -> tuple[int, str]:
+    """Return the largest body this request's route accepts, and what to say past it."""
+    try:
+        route = resolve(request.path_info).view_name
+    except Resolver404:
+        route = ""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if route in UPLOAD_ROUTES and content_type.startswith("multipart/"):
+        limit = settings.MAX_UPLOAD_BYTES
+        return limit + 64 * 1024, (
+            f"The file is larger than the upload limit of {_human_bytes(limit)}. "
+            "Split it or ask an administrator to raise MAX_UPLOAD_BYTES."
+        )
+    if route in JSON_ROUTES:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return limit, (
+            f"The request body is larger than the {_human_bytes(limit)} JSON bodies are "
+            "limited to. Send fewer rows per call, or upload a CSV file."
+        )
+    limit = settings.MAX_REQUEST_BYTES
+    return limit, (
+        f"The request body is larger than the {_human_bytes(limit)} this address accepts."
+    )
 
-    It runs before the CSRF middleware, which would otherwise read the body first and turn the
-    upload handler's refusal into a server error. Chunked bodies without a length are still
-    stopped by the upload handler while streaming.
+
+class RequestGuardMiddleware:
+    """Answer 413 for a declared body over what its route accepts, before it is read.
+
+    Only file uploads may be big (MAX_UPLOAD_BYTES), and prediction rows as JSON
+    (DATA_UPLOAD_MAX_MEMORY_SIZE); every other body, anonymous or not, is limited to
+    MAX_REQUEST_BYTES, so no request can make a web process read and parse hundreds of
+    megabytes. It runs before the CSRF middleware, which would otherwise read the body first.
+    A body without a length is not read by Django at all; chunked uploads are still stopped by
+    the upload handler while streaming.
+
+    An address whose path or query string holds a NUL character is a 400 here: PostgreSQL
+    refuses NUL in a string, so it would otherwise surface as a server error in any filter.
     """
-
-    slack = 64 * 1024
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path_info or "%00" in query or "\x00" in query:
+            return _refuse(request, 400, "The address holds a NUL character.")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            length = 0
-        if length > settings.MAX_UPLOAD_BYTES + self.slack:
-            message = str(UploadTooLarge().detail)
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message}, status=413)
-            html = render_to_string("413.html", {"message": message})
-            return HttpResponse(html, status=413)
+            return _refuse(request, 400, "The Content-Length header is not a number.")
+        smallest = min(settings.MAX_REQUEST_BYTES, settings.MAX_UPLOAD_BYTES,
+                       settings.DATA_UPLOAD_MAX_MEMORY_SIZE or settings.MAX_REQUEST_BYTES)
+        if length > smallest:  # only then is the route looked up
+            limit, message = body_limit(request)
+            if length > limit:
+                return _refuse(request, 413, message)
         return self.get_response(request)
+
+
+def _refuse(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    title = "Request too large" if status == 413 else "Bad request"
+    html = render_to_string("413.html", {"message": message, "title": title})
+    return HttpResponse(html, status=status)

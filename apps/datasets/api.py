@@ -161,10 +161,9 @@ class DatasetViewSet(
 def _int_param(raw: str | None, default: int) -> int:
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    text = raw.strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 18:
         from rest_framework.exceptions import ValidationError
 
-        raise ValidationError({"rows": ["Give a whole number of rows."]}) from None
-    return max(1, min(value, PREVIEW_MAX_ROWS))
+        raise ValidationError({"rows": ["Give a whole number of rows."]})
+    return max(1, min(int(text), PREVIEW_MAX_ROWS))

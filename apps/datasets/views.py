@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from apps.accounts.tenancy import workspace_view
+from apps.core.params import int_param
 from apps.core.uploads import UploadTooLarge
 from apps.datasets.exports import dataset_csv_response
 from apps.datasets.forms import DatasetRenameForm
@@ -125,10 +126,7 @@ def dataset_status_view(request: HttpRequest, pk: int) -> HttpResponse:
 @workspace_view()
 def dataset_preview_view(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
-    try:
-        rows = max(1, min(int(request.GET.get("rows", PREVIEW_DEFAULT_ROWS)), PREVIEW_MAX_ROWS))
-    except ValueError:
-        rows = PREVIEW_DEFAULT_ROWS
+    rows = int_param(request.GET, "rows", PREVIEW_DEFAULT_ROWS, low=1, high=PREVIEW_MAX_ROWS)
     preview = dataset_preview(dataset=dataset, rows=rows)
     return render(request, "datasets/detail.html#preview",
                   {"workspace": request.workspace, "dataset": dataset, "preview": preview})

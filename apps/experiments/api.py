@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api import OutputOnlyMixin, Pagination, WorkspaceScopedMixin
+from apps.core.params import parse_id
 from apps.core.renderers import FastJSONRenderer
 from apps.experiments import exports, selectors, services
 from apps.experiments.models import Experiment, Status
@@ -166,8 +167,10 @@ class ExperimentListApi(_ExperimentApi):
         params = request.query_params
         dataset, state, ordering = (params.get("dataset"), params.get("status"),
                                     params.get("ordering"))
-        if dataset not in (None, "") and not str(dataset).isdigit():
-            raise exceptions.ValidationError({"dataset": ["Expected a dataset id."]})
+        try:
+            dataset = parse_id(dataset)
+        except ValueError:
+            raise exceptions.ValidationError({"dataset": ["Expected a dataset id."]}) from None
         if state and state not in Status.values:
             raise exceptions.ValidationError(
                 {"status": [f"Unknown status; use one of {', '.join(Status.values)}."]})

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseStopPolling
 
 from apps.accounts.tenancy import workspace_view
+from apps.core.params import id_list_param, id_param, parse_id
 from apps.experiments import charts, exports, forms, selectors, services
 from apps.experiments.models import Status
 
@@ -25,12 +26,12 @@ TEMPLATE_FORM = "experiments/create.html"
 @workspace_view()
 def experiment_list_view(request: HttpRequest) -> HttpResponse:
     params = request.GET
-    dataset = params.get("dataset") if (params.get("dataset") or "").isdigit() else None
+    dataset = id_param(params, "dataset")
     state = params.get("status") if params.get("status") in Status.values else None
     ordering = params.get("ordering") if params.get("ordering") in selectors.ORDERINGS else None
     experiments = list(selectors.experiment_list(
         workspace=request.workspace, dataset=dataset, status=state, ordering=ordering)[:500])
-    chosen = {int(i) for i in params.getlist("compare") if i.isdigit()}
+    chosen = set(id_list_param(params, "compare"))
     compared = [e for e in experiments if e.pk in chosen]
     if params.get("export") == "csv":
         response = HttpResponse(exports.compare_csv(compared or experiments),
@@ -148,9 +149,12 @@ def _resolved_task(request: HttpRequest, source: Any) -> str:
         return task
     from apps.datasets.selectors import dataset_list_ready
 
-    pk = str(source.get("dataset") or "")
+    try:
+        pk = parse_id(source.get("dataset"))
+    except ValueError:
+        pk = None
     dataset = dataset_list_ready(workspace=request.workspace).filter(
-        pk=int(pk)).first() if pk.isdigit() else None
+        pk=pk).first() if pk is not None else None
     return str((_target_info(request, dataset, source.get("target", "")) or {}).get("task")
                or "")
 
@@ -192,8 +196,9 @@ def experiment_create_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"“{experiment}” is queued.")
         return redirect("experiments:detail", request.workspace.slug, experiment.pk)
     body: dict[str, Any] = {"dataset": request.GET.get("dataset")}
-    if (request.GET.get("from") or "").isdigit():
-        source = selectors.experiment_get(workspace=request.workspace, pk=request.GET["from"])
+    source_pk = id_param(request.GET, "from")
+    if source_pk is not None:
+        source = selectors.experiment_get(workspace=request.workspace, pk=source_pk)
         body = services.experiment_rerun_body(experiment=source)
     return render(request, TEMPLATE_FORM, _form_context(request, body, default_target=True))
 

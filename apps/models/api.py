@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
@@ -46,11 +45,6 @@ class ModelFileDamaged(exceptions.APIException):
 class NotConvertible(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "not_convertible"
-
-
-class BodyTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
 
 
 class FeatureSerializer(serializers.Serializer):
@@ -253,7 +247,6 @@ class ModelViewSet(
     def predict(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         """Predict JSON rows (`rows`, or `columns` + `data`), or every row of a CSV file."""
         model = self.get_object()
-        _refuse_large_json(request)
         if request.content_type.startswith("multipart/"):
             return self._predict_csv(model, request)
         body = _json_body(request.data)
@@ -287,22 +280,6 @@ class ModelViewSet(
         name = f"{model.download_name}-predictions.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-
-
-def _refuse_large_json(request: Request) -> None:
-    """Answer 413 for a JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE before reading it."""
-    if request.content_type.startswith("multipart/"):
-        return  # the upload handler streams and limits those
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if limit is not None and length > limit:
-        raise BodyTooLarge(
-            f"The request body is {length:,} bytes; JSON bodies are limited to {limit:,} "
-            "bytes. Send fewer rows per call, or upload a CSV file."
-        )
 
 
 def model_download_response(*, model: Model, user: Any, fmt: str | None) -> HttpResponse:

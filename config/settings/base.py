@@ -1,7 +1,8 @@
 """Settings, all read from the environment (see README "Configuration").
 
-Development defaults are safe to run on a laptop; with DJANGO_DEBUG=false a missing or weak
-DJANGO_SECRET_KEY stops start-up instead of silently using a known key.
+The defaults are production's: DEBUG off, HTTPS cookies and redirects, and start-up stops without
+a real secret key (DJANGO_SECRET_KEY, or the file DATA_DIR/secret_key that `make run` writes
+once). There is no built-in key: it signs sessions, model files and job payloads.
 """
 
 from __future__ import annotations
@@ -15,16 +16,21 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Plain-HTTP deployments (`make run` on a laptop) set DJANGO_HTTPS=false: no secure-only cookies,
+# no redirect to https, no HSTS. Everywhere else the site is served over HTTPS.
+HTTPS = env.bool("DJANGO_HTTPS", default=True)
 
-_DEV_SECRET = "django-insecure-modelworks-development-key-do-not-use-in-production-0000"
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
-if not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY == _DEV_SECRET):
+_SECRET_FILE = DATA_DIR / "secret_key"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (
+    _SECRET_FILE.read_text().strip() if _SECRET_FILE.is_file() else "")
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters "
-        "when DJANGO_DEBUG is false."
+        "Set DJANGO_SECRET_KEY to a random value of at least 50 characters (e.g. python -c "
+        "'import secrets; print(secrets.token_urlsafe(60))'), or put one in "
+        f"{_SECRET_FILE} (`make run` does that once)."
     )
 # Model files are signed with this key; rotating it makes existing model files unloadable.
 MODEL_SIGNING_KEY = env.str("MODEL_SIGNING_KEY", default=SECRET_KEY).encode()
@@ -32,6 +38,16 @@ MODEL_SIGNING_KEY = env.str("MODEL_SIGNING_KEY", default=SECRET_KEY).encode()
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
+if not DEBUG and any(host == "*" for host in ALLOWED_HOSTS):
+    # With any Host accepted, a password-reset request sent with `Host: evil.example` mails the
+    # victim a real link to the attacker, and `next=` may point anywhere.
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS may not contain '*' when DJANGO_DEBUG is false: list the site's "
+        "host names (e.g. ml.example.com)."
+    )
+# The address e-mailed links (password reset, address confirmation) are built from, never the
+# request's Host header; e.g. https://ml.example.com. Empty: the request's (allowed) host.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -63,7 +79,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "apps.core.middleware.RequestSizeLimitMiddleware",
+    "apps.core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,7 +144,9 @@ LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none")
+# "optional": a confirmation mail at sign-up; only confirmed addresses can be used to add
+# someone to a workspace by e-mail. "mandatory" once outgoing mail works.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 
@@ -173,6 +191,9 @@ FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=500 * 1024 * 1024)
+# Every request body but an upload and prediction rows: an anonymous client cannot make a web
+# process read and parse a big body (refused with 413 before anything reads it).
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 # JSON bodies (prediction rows): 10,000 rows fit comfortably in 32 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=32 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
@@ -286,7 +307,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-if not DEBUG:
+if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]

@@ -1,4 +1,7 @@
-"""Test settings: the base settings with fast hashing and an isolated data folder."""
+"""Test settings: the base (production) settings with fast hashing, an isolated data folder,
+and the few things a test run sets itself: its own key, plain HTTP, static files from the source
+tree (no collectstatic).
+"""
 
 import os
 import tempfile
@@ -8,8 +11,16 @@ os.environ.setdefault(
     "DATA_DIR", str(Path(tempfile.gettempdir()) / f"modelworks-test-{os.getpid()}")
 )
 
+# Set before the base settings read them; worker processes started by the tests inherit them.
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_HTTPS", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-" + "t" * 50)
+
 from config.settings.base import *  # noqa: E402,F403
-from config.settings.base import DATA_DIR, DATABASES, Q_CLUSTER  # noqa: E402
+from config.settings.base import DATA_DIR, DATABASES, Q_CLUSTER, STORAGES  # noqa: E402
+
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+WHITENOISE_USE_FINDERS = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unit tests run queued tasks inline; integration tests start a real cluster (tests/conftest.py).

@@ -62,7 +62,7 @@ def test_members_page_lists_members_and_admins_add_one(client_as, alice, charlie
     assert response.status_code == 302
     assert Membership.objects.get(user=charlie, workspace=workspace).role == "viewer"
     again = c.post("/w/acme/members/", {"identifier": "nobody", "role": "viewer"})
-    assert again.status_code == 200 and "No user called" in again.content.decode()
+    assert again.status_code == 200 and "No user has the username" in again.content.decode()
 
 
 def test_viewers_and_members_cannot_manage_members_in_pages(client_as, bob, dave, workspace):

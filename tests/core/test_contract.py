@@ -566,10 +566,12 @@ def test_deleting_a_workspace_takes_its_data_and_files_with_it(
 
 def login_member(owner: APIClient, slug: str) -> APIClient:
     """Make a fresh user an admin of `slug` through the API and log them in."""
+    from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
 
-    get_user_model().objects.create_user(username="erin", email="erin@example.com",
-                                         password="pw-erin")
+    erin = get_user_model().objects.create_user(username="erin", email="erin@example.com",
+                                                password="pw-erin")
+    EmailAddress.objects.create(user=erin, email=erin.email, verified=True, primary=True)
     added = owner.post(f"{API}/workspaces/{slug}/members/", {"email": "erin@example.com",
                                                              "role": "admin"}, format="json")
     assert added.status_code == 201, added.content

@@ -114,7 +114,7 @@ def test_an_oversized_body_is_413_before_csrf_reads_it(client_as, alice, setting
     c.handler.enforce_csrf_checks = True
     body = b"x" * 200_000
     page = c.generic(
-        "POST", "/w/acme/models/", body, content_type="multipart/form-data; boundary=x"
+        "POST", "/w/acme/datasets/upload/", body, content_type="multipart/form-data; boundary=x"
     )
     assert page.status_code == 413 and "larger than the upload limit" in page.content.decode()
     api = c.generic(
