@@ -58,6 +58,8 @@ class ParamSpec:
     choices: tuple[Any, ...] | None = None
     nullable: bool = False
     help: str = ""
+    # Lists: the most items allowed (a network's layers), so no request can ask for millions.
+    max_items: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Render the param as the API catalogue shows it."""
@@ -70,6 +72,7 @@ class ParamSpec:
             "nullable": self.nullable,
             "choices": list(self.choices) if self.choices is not None else None,
             "help": self.help,
+            **({"max_items": self.max_items} if self.max_items is not None else {}),
         }
 
     def validate(self, value: Any) -> Any:
@@ -101,6 +104,8 @@ class ParamSpec:
             "list[str]": "a non-empty list of strings",
         }[self.type]
         text = kind + self._bounds_text()
+        if self.max_items is not None and self.type == "list[int]":
+            text = f"a list of 1 to {self.max_items} integers{self._bounds_text()}"
         if self.choices is not None:
             text = f"one of {', '.join(repr(c) for c in self.choices)}"
             if self.type == "list[str]":
@@ -149,6 +154,9 @@ class ParamSpec:
     def _check_list(self, value: Any) -> list[Any]:
         if not isinstance(value, list | tuple) or not value:
             raise self._error(value)
+        if self.max_items is not None and len(value) > self.max_items:
+            raise ConfigError(f"{self.name} must be {self.describe()} (got {len(value)} "
+                              "items).", field="params")
         if self.type == "list[str]":
             if any(not isinstance(v, str) for v in value):
                 raise self._error(value)
@@ -590,12 +598,12 @@ def _register_keras() -> None:
     for task, suffix in ((CLS, "Classifier"), (REG, "Regressor")):
         _add("mlp", task, "keras", "Neural network (dense)", params=[
             ParamSpec("hidden_layers", "list[int]", (64, 32), 1, 4096,
-                      help="Units in each hidden layer, e.g. [64, 32]."),
+                      help="Units in each hidden layer, e.g. [64, 32].", max_items=8),
             *_keras_common(),
         ], build=_keras_builder("KerasMLP" + suffix), space=_KERAS_SPACE)
         _add("cnn", task, "keras", "Convolutional network (square images)", params=[
             ParamSpec("filters", "list[int]", (32, 64), 1, 1024,
-                      help="Filters of each convolution block, e.g. [32, 64]."),
+                      help="Filters of each convolution block, e.g. [32, 64].", max_items=6),
             _int("kernel_size", 3, min=1, max=9, help="Side of each convolution window."),
             _int("dense_units", 64, min=1, max=4096, help="Units in the dense layer."),
             *_keras_common(),

@@ -49,6 +49,8 @@ class Bundle:
     pipeline: Any
     metadata: dict[str, Any]
     manifest: dict[str, Any] = field(default_factory=dict)
+    # Bytes of the pickled pipeline: about what the loaded pipeline holds in memory.
+    nbytes: int = 0
 
 
 def save_bundle(pipeline: Any, metadata: dict[str, Any], fileobj: IO[bytes], *,
@@ -125,7 +127,8 @@ def load_bundle(fileobj: IO[bytes], *, key: bytes) -> Bundle:
     if not hmac.compare_digest(digest, str(manifest["payload"].get("sha256", ""))):
         raise BundleError("The model file's checksum does not match its contents.")
     pipeline = _unpickle(payload, manifest)
-    return Bundle(pipeline=pipeline, metadata=manifest.get("metadata") or {}, manifest=manifest)
+    return Bundle(pipeline=pipeline, metadata=manifest.get("metadata") or {}, manifest=manifest,
+                  nbytes=len(payload))
 
 
 def metadata_from_result(result: Any) -> dict[str, Any]:

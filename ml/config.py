@@ -434,9 +434,14 @@ def _registry() -> Any:
 # ---------------------------------------------------------------- with the data
 
 
-def validate_for_data(config: TrainConfig, df: pd.DataFrame) -> TrainConfig:
-    """Resolve task "auto" and check target, features and algorithm against the data."""
-    _check_columns(config, [str(c) for c in df.columns])
+def validate_for_data(config: TrainConfig, df: pd.DataFrame,
+                      columns: list[str] | None = None) -> TrainConfig:
+    """Resolve task "auto" and check target, features and algorithm against the data.
+
+    `df` needs only the target column when `columns` names all of the data's columns.
+    """
+    names = list(columns) if columns is not None else [str(c) for c in df.columns]
+    _check_columns(config, names)
     target = df[config.target]
     present = target.dropna()
     if present.empty:
@@ -447,7 +452,7 @@ def validate_for_data(config: TrainConfig, df: pd.DataFrame) -> TrainConfig:
         _check_classification_target(present, config.target)
     else:
         _check_regression_target(present, config.target)
-    features = config.features or [c for c in df.columns if c != config.target]
+    features = config.features or [c for c in names if c != config.target]
     if not features:
         raise ConfigError("There are no feature columns besides the target.", field="features")
     _check_algorithm(config)

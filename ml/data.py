@@ -515,11 +515,27 @@ def write_parquet(df: pd.DataFrame, fileobj: BinaryIO) -> None:
     pq.write_table(table, fileobj, use_dictionary=dictionary)
 
 
-def read_parquet(fileobj: BinaryIO) -> pd.DataFrame:
-    """Read a Parquet file object written by write_parquet."""
+def read_parquet(fileobj: BinaryIO, *, columns: list[str] | None = None,
+                 max_rows: int | None = None) -> pd.DataFrame:
+    """Read a Parquet file object written by write_parquet: only `columns` when given, and at
+    most the first `max_rows` rows when given (read batch by batch, never the whole file)."""
     try:
-        table = pq.read_table(fileobj)
-    except (pa.ArrowException, OSError) as exc:
+        if max_rows is None:
+            table = pq.read_table(fileobj, columns=columns)
+        else:
+            parquet = pq.ParquetFile(fileobj)
+            batches, n = [], 0
+            for batch in parquet.iter_batches(batch_size=min(max_rows, 65_536),
+                                              columns=columns):
+                batches.append(batch.slice(0, max_rows - n))
+                n += len(batches[-1])
+                if n >= max_rows:
+                    break
+            table = (pa.Table.from_batches(batches) if batches
+                     else parquet.schema_arrow.empty_table())
+            if columns is not None and not batches:
+                table = table.select(columns)
+    except (pa.ArrowException, OSError, KeyError) as exc:
         raise DataError("The stored dataset file is damaged or is not Parquet.") from exc
     return table.to_pandas(split_blocks=True, self_destruct=True)
 

@@ -444,11 +444,16 @@ def infer_task(series: pd.Series) -> str:
     return "regression"
 
 
-def target_report(df: pd.DataFrame, target: str) -> dict[str, Any]:
-    """Check a target column: task, classes, missing values, imbalance and leakage."""
+def target_report(df: pd.DataFrame, target: str,
+                  full_target: pd.Series | None = None) -> dict[str, Any]:
+    """Check a target column: task, classes, missing values, imbalance and leakage.
+
+    `df` may be a sample of the rows (leakage is judged on it) when `full_target` holds the
+    whole target column (task, classes and missing values are read from it).
+    """
     if target not in df.columns:
         raise DataError(f"There is no column named {target!r} in the data.")
-    y = df[target]
+    y = df[target] if full_target is None else full_target
     task = infer_task(y)
     found = _target_missing(y, target)
     report: dict[str, Any] = {"task": task, "n_classes": None, "class_counts": None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -24,15 +25,21 @@ from apps.accounts.services import (
     workspace_delete,
 )
 from apps.core.api import Pagination, WorkspaceScopedMixin
+from apps.core.throttles import LoginRateThrottle
 
 
 class TokenObtainApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    # Beside django-axes' lockout after repeated failures (shared through the database).
+    throttle_classes = [LoginRateThrottle]
 
     class TokenInputSerializer(serializers.Serializer):
-        username = serializers.CharField()
-        password = serializers.CharField(style={"input_type": "password"})
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=1024, style={"input_type": "password"})
+        expires_in_days = serializers.IntegerField(
+            required=False, min_value=1, max_value=3650,
+            help_text="Days until the token expires; API_LOGIN_TOKEN_DAYS by default.")
 
     @extend_schema(
         request=TokenInputSerializer,
@@ -50,8 +57,9 @@ class TokenObtainApi(APIView):
             return Response(
                 {"detail": "Wrong username or password."}, status=status.HTTP_400_BAD_REQUEST
             )
-        _, key = token_create(user=user, name="API login")
-        return Response({"token": key})
+        days = data.validated_data.get("expires_in_days") or settings.API_LOGIN_TOKEN_DAYS or None
+        _, key = token_create(user=user, name="API login", expires_in_days=days)
+        return Response({"token": key}, headers={"Cache-Control": "no-store"})
 
 
 class WorkspaceOutputSerializer(serializers.Serializer):

@@ -15,5 +15,7 @@ class HashedTokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         token = token_authenticate(key=key)
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
+            raise exceptions.AuthenticationFailed(
+                "Invalid, expired or revoked API token. Tokens are revoked when their owner's "
+                "password changes; create a new one.")
         return token.user, token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -122,16 +123,27 @@ def membership_remove(*, membership: Membership, actor: Any = None) -> None:
     locked.delete()
 
 
-def token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
-    """Create an API token; return it with the plain key, which is never stored."""
+def token_create(*, user: Any, name: str, expires_in_days: int | None = None
+                 ) -> tuple[ApiToken, str]:
+    """Create an API token (expiring after `expires_in_days`, or never); return it with the
+    plain key, which is never stored."""
     key = token_generate()
+    expires_at = (timezone.now() + timedelta(days=expires_in_days)
+                  if expires_in_days else None)
     token = ApiToken.objects.create(
         user=user,
         name=(name.strip() or "API token")[:100],
         prefix=key[:10],
         key_hash=token_hash(key),
+        expires_at=expires_at,
     )
     return token, key
+
+
+def token_revoke_all(*, user: Any) -> int:
+    """Delete every token of `user` (on a password change); return how many there were."""
+    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    return deleted
 
 
 def token_revoke(*, user: Any, token_id: int) -> None:
@@ -142,7 +154,7 @@ def token_revoke(*, user: Any, token_id: int) -> None:
 def token_authenticate(*, key: str) -> ApiToken | None:
     """Return the token for `key` (recording its use), or None."""
     token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(key)).first()
-    if token is None or not token.user.is_active:
+    if token is None or not token.user.is_active or token.is_expired:
         return None
     now = timezone.now()
     # Write at most once a minute per token: a busy client should not turn reads into writes.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.forms import MemberAddForm, MemberRoleForm, TokenForm, WorkspaceForm
@@ -57,8 +59,13 @@ def workspace_create_view(request: HttpRequest) -> HttpResponse:
 
 @workspace_view()
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from apps.core.quotas import storage_summary, workspace_active_jobs
+
     summary = dashboard_summary(workspace=request.workspace)
-    return render(request, "accounts/dashboard.html", {"summary": summary})
+    return render(request, "accounts/dashboard.html", {
+        "summary": summary, "storage": storage_summary(workspace=request.workspace),
+        "active_jobs": workspace_active_jobs(workspace=request.workspace),
+        "max_jobs": settings.WORKSPACE_MAX_ACTIVE_JOBS or None})
 
 
 @workspace_view(role=Role.OWNER, write_role=Role.OWNER)
@@ -166,11 +173,13 @@ def member_remove(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@never_cache  # the page may show a new key: no browser or proxy may keep a copy
 def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
-        _, new_key = token_create(user=request.user, name=form.cleaned_data["name"])
+        _, new_key = token_create(user=request.user, name=form.cleaned_data["name"],
+                                  expires_in_days=form.cleaned_data["expires_in_days"] or None)
         form = TokenForm()
     context = {"form": form, "tokens": token_list(user=request.user), "new_key": new_key}
     return render(request, "accounts/tokens.html", context)

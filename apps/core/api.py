@@ -16,6 +16,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.accounts.models import Membership, Role, Workspace
 from apps.accounts.tenancy import workspace_resolve
+from apps.core.quotas import QuotaExceeded
 
 
 class OutputOnlyMixin:
@@ -47,6 +48,14 @@ def _validation_detail(exc: DjangoValidationError) -> Any:
     return {"detail": " ".join(exc.messages)}
 
 
+def _quota_error(exc: QuotaExceeded) -> exceptions.APIException:
+    error = exceptions.APIException(str(exc))
+    error.status_code = exc.status
+    if exc.retry_after:
+        error.wait = exc.retry_after  # DRF's handler sends it as Retry-After
+    return error
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn Django errors into DRF ones so every error has a JSON body a person can read."""
     if isinstance(exc, DjangoValidationError):
@@ -57,6 +66,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif type(exc) is BadRequest:
         exc = exceptions.ParseError(str(exc))
+    elif isinstance(exc, QuotaExceeded):
+        exc = _quota_error(exc)
     return drf_exception_handler(exc, context)
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.core import jobs
 from apps.core.files import storage_delete, storage_path
+from apps.core.quotas import quota_check_jobs, quota_check_storage
 from apps.core.services import audit_record
 from apps.core.uploads import UploadTooLarge
 from apps.datasets.models import Dataset, DatasetStatus
@@ -79,6 +80,8 @@ def dataset_create(*, workspace: Any, user: Any, upload: Any, name: str | None =
     _check_upload(upload, filename)
     display = (name or "").strip()[:200] or _name_from_filename(filename)
     size = upload.size
+    quota_check_jobs(workspace=workspace)
+    quota_check_storage(workspace=workspace, adding=size)
     # A TemporaryUploadedFile is moved, not copied, into the file-system storage.
     stored = default_storage.save(storage_path(workspace, "datasets", ".csv"), upload)
     try:
@@ -245,12 +248,26 @@ def dataset_load_frame(*, dataset: Dataset) -> pd.DataFrame:
             return _CACHE[key].copy(deep=False)
     with default_storage.open(dataset.parquet, "rb") as fh:
         df = read_parquet(fh)
-    if df.memory_usage(deep=False).sum() <= _CACHE_MAX_BYTES:
+    # deep=True: text columns hold their strings outside the frame's own arrays.
+    if df.memory_usage(deep=True).sum() <= _CACHE_MAX_BYTES:
         with _CACHE_LOCK:
             _CACHE[key] = df
             while len(_CACHE) > _CACHE_ENTRIES:
                 _CACHE.popitem(last=False)
     return df.copy(deep=False)
+
+
+def dataset_load_part(*, dataset: Dataset, columns: list[str] | None = None,
+                      max_cells: int | None = None) -> pd.DataFrame:
+    """Read part of a ready dataset: only `columns`, and no more than `max_cells` values (the
+    first rows). The web process uses it to check a request, so its memory stays bounded
+    however big the dataset is."""
+    if dataset.status != DatasetStatus.READY or not dataset.parquet:
+        raise DataError(f"The dataset “{dataset.name}” is not ready: it is {dataset.status}.")
+    width = len(columns) if columns is not None else max(1, dataset.n_columns or 1)
+    max_rows = None if max_cells is None else max(1000, max_cells // max(1, width))
+    with default_storage.open(dataset.parquet, "rb") as fh:
+        return read_parquet(fh, columns=columns, max_rows=max_rows)
 
 
 def _cache_forget(dataset_id: int) -> None:

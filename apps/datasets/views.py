@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from apps.accounts.tenancy import workspace_view
 from apps.core.params import int_param
+from apps.core.quotas import QuotaExceeded
 from apps.core.uploads import UploadTooLarge
 from apps.datasets.exports import dataset_csv_response
 from apps.datasets.forms import DatasetRenameForm
@@ -74,6 +75,8 @@ def dataset_upload_view(request: HttpRequest) -> HttpResponse:
         )
     except UploadTooLarge as exc:
         return _upload_error(request, str(exc.detail), status=413)
+    except QuotaExceeded as exc:
+        return _upload_error(request, str(exc), status=exc.status)
     except ValidationError as exc:
         return _upload_error(request, _errors_text(exc), status=400)
     if request.htmx:

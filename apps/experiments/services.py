@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.core import jobs
 from apps.core.files import storage_delete, storage_path, storage_save
+from apps.core.quotas import quota_check_jobs, quota_check_storage
 from apps.core.services import audit_record
 from apps.experiments.models import Experiment, Status
 from apps.experiments.progress import ExperimentCallback
@@ -76,7 +77,7 @@ def _column_names(dataset: Any) -> list[str]:
 
 def experiment_validate(*, workspace: Any, data: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """Check a request body against the dataset; return (dataset, normalised config dict)."""
-    from apps.datasets.services import dataset_load_frame
+    from apps.datasets.services import dataset_load_part
     from ml.config import TrainConfig, validate_for_data
 
     if not isinstance(data, dict):
@@ -88,8 +89,12 @@ def experiment_validate(*, workspace: Any, data: dict[str, Any]) -> tuple[Any, d
     dataset = _dataset_for(workspace=workspace, value=data.get("dataset"))
     body = {k: v for k, v in data.items() if k not in ("name", "dataset", "n_threads")}
     try:
-        config = TrainConfig.from_dict(body, columns=_column_names(dataset))
-        config = validate_for_data(config, dataset_load_frame(dataset=dataset))
+        columns = _column_names(dataset)
+        config = TrainConfig.from_dict(body, columns=columns)
+        # Only the target column is read: the request is checked against the stored profile's
+        # column names, so a big dataset is never loaded whole into the web process.
+        config = validate_for_data(
+            config, dataset_load_part(dataset=dataset, columns=[config.target]), columns)
         if config.tuning is None and config.algorithm != "auto":
             from ml.algorithms import get_algorithm
 
@@ -115,6 +120,8 @@ def _algorithm_label(config: dict[str, Any]) -> str:
 def experiment_create(*, workspace: Any, user: Any, data: dict[str, Any]) -> Experiment:
     """Validate the body, save a queued experiment and enqueue its job after commit."""
     dataset, config = experiment_validate(workspace=workspace, data=data)
+    quota_check_jobs(workspace=workspace)
+    quota_check_storage(workspace=workspace)
     name = str(data.get("name") or "").strip()[:200]
     with transaction.atomic():
         experiment = Experiment.objects.create(

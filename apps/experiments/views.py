@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from apps.accounts.tenancy import workspace_view
 from apps.core.params import id_list_param, id_param, parse_id
+from apps.core.quotas import QuotaExceeded
 from apps.experiments import charts, exports, forms, selectors, services
 from apps.experiments.models import Status
 
@@ -74,12 +75,20 @@ def _target_info(request: HttpRequest, dataset: Any, target: str) -> dict[str, A
 
 
 def _target_report(dataset: Any, target: str) -> dict[str, Any]:
-    from apps.datasets.services import dataset_load_frame
+    from django.conf import settings
+
+    from apps.datasets.services import dataset_load_part
     from ml.errors import MLError
     from ml.validation import target_report
 
     try:
-        report = target_report(dataset_load_frame(dataset=dataset), target)
+        # The whole target column (classes and their counts), and a bounded sample of every
+        # column for the leakage checks: the web process never holds the whole dataset.
+        full = dataset_load_part(dataset=dataset, columns=[target]) if target in {
+            str(c["name"]) for c in dataset.columns or []} else None
+        sample = dataset_load_part(dataset=dataset, max_cells=settings.FORM_SAMPLE_CELLS)
+        report = target_report(sample, target, full_target=None if full is None
+                               else full[target])
     except MLError as exc:
         return {"error": str(exc)}
     counts = report.get("class_counts") or {}
@@ -193,6 +202,9 @@ def experiment_create_view(request: HttpRequest) -> HttpResponse:
                 "non_field_errors": exc.messages}
             context = _form_context(request, body, errors)
             return render(request, TEMPLATE_FORM, context, status=400)
+        except QuotaExceeded as exc:
+            context = _form_context(request, body, {"non_field_errors": [str(exc)]})
+            return render(request, TEMPLATE_FORM, context, status=exc.status)
         messages.success(request, f"“{experiment}” is queued.")
         return redirect("experiments:detail", request.workspace.slug, experiment.pk)
     body: dict[str, Any] = {"dataset": request.GET.get("dataset")}

@@ -47,6 +47,11 @@ class NotConvertible(exceptions.APIException):
     default_code = "not_convertible"
 
 
+class CsvTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
 class FeatureSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.CharField()
@@ -262,6 +267,12 @@ class ModelViewSet(
         data = PredictCsvSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
+        limit = services.csv_max_bytes()
+        if upload.size > limit:
+            raise CsvTooLarge(
+                f"The file is {upload.size:,} bytes; a CSV predicted in one call may hold at "
+                f"most {limit:,} bytes (MODEL_PREDICT_CSV_MAX_BYTES). Split it, or use the "
+                "model's batch prediction page, which predicts big files in the background.")
         try:
             text = services.model_predict_csv(
                 model=model, fileobj=upload, max_rows=services.csv_max_rows()

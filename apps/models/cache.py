@@ -40,10 +40,15 @@ class _Pending:
 
 
 class BundleCache:
-    """A thread-safe, bounded LRU of `ml.bundle.Bundle` objects."""
+    """A thread-safe LRU of `ml.bundle.Bundle` objects, bounded in count and in bytes.
 
-    def __init__(self, maxsize: int) -> None:
+    Bytes are each bundle's pickled size (about what it holds in memory). A bundle bigger than
+    `max_bytes` on its own is served but not kept.
+    """
+
+    def __init__(self, maxsize: int, max_bytes: int | None = None) -> None:
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
         self._items: OrderedDict[tuple[int, str], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple[int, str], _Pending] = {}
@@ -82,14 +87,24 @@ class BundleCache:
             raise
         finally:
             with self._lock:
-                if pending.error is None:
+                if pending.error is None and self._fits(pending.bundle):
                     self._items[key] = pending.bundle
                     self._items.move_to_end(key)
-                    while len(self._items) > self.maxsize:
+                    while len(self._items) > self.maxsize or self._over_bytes():
                         self._items.popitem(last=False)
                 del self._loading[key]
             pending.done.set()
         return pending.bundle
+
+    def _fits(self, bundle: Any) -> bool:
+        return self.max_bytes is None or getattr(bundle, "nbytes", 0) <= self.max_bytes
+
+    def _over_bytes(self) -> bool:
+        return self.max_bytes is not None and self.nbytes() > self.max_bytes
+
+    def nbytes(self) -> int:
+        """Bytes held (unlocked: callers hold the lock or accept a passing value)."""
+        return sum(getattr(b, "nbytes", 0) for b in list(self._items.values()))
 
     def forget(self, pk: int) -> None:
         """Drop every cached bundle of model `pk`."""
@@ -142,7 +157,8 @@ def bundle_load(model: Any) -> Any:
     return load_bundle(io.BytesIO(data), key=settings.MODEL_SIGNING_KEY)
 
 
-bundle_cache = BundleCache(maxsize=getattr(settings, "MODEL_CACHE_SIZE", 16))
+bundle_cache = BundleCache(maxsize=getattr(settings, "MODEL_CACHE_SIZE", 16),
+                           max_bytes=getattr(settings, "MODEL_CACHE_MAX_BYTES", None) or None)
 
 
 

@@ -216,7 +216,20 @@ def model_predict_rows(
 
 def csv_max_rows() -> int:
     """Return how many rows one synchronous CSV prediction may hold."""
-    return int(getattr(settings, "MODEL_PREDICT_CSV_MAX_ROWS", 1_000_000))
+    return int(getattr(settings, "MODEL_PREDICT_CSV_MAX_ROWS", 100_000))
+
+
+def csv_max_bytes() -> int:
+    """Return how big a file one synchronous CSV prediction may be (the answer is built in
+    memory, a few times the file's size)."""
+    return int(getattr(settings, "MODEL_PREDICT_CSV_MAX_BYTES", 50 * 1024 * 1024))
+
+
+def batch_inline(upload: Any) -> bool:
+    """Say whether the page answers this file at once (small in rows and in bytes); a bigger
+    one becomes a background job."""
+    return (upload.size <= int(getattr(settings, "BATCH_PREDICT_INLINE_BYTES", 10 * 1024 * 1024))
+            and csv_row_estimate(upload) <= batch_inline_rows())
 
 
 class NotCsv(DataError):
@@ -327,8 +340,10 @@ def batch_prediction_start(
     """Store the CSV file and queue a job that predicts it; raise NotCsv for a non-text file."""
     from django_q.tasks import async_task
 
+    from apps.core.quotas import quota_check_jobs
     from ml.data import sniff_bytes
 
+    quota_check_jobs(workspace=model.workspace)
     fileobj.seek(0)
     try:
         sniff_bytes(fileobj.read(64 * 1024))

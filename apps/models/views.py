@@ -17,6 +17,7 @@ from rest_framework.exceptions import APIException
 from apps.accounts.models import Role
 from apps.accounts.tenancy import workspace_view
 from apps.core.files import workspace_prefix
+from apps.core.quotas import QuotaExceeded
 from apps.models import services
 from apps.models.api import model_download_response
 from apps.models.models import BatchStatus, Task
@@ -186,11 +187,11 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
         upload = request.FILES.get("file")
         if upload is None:
             error = "Choose a CSV file to predict."
-        elif services.csv_row_estimate(upload) > services.batch_inline_rows():
+        elif not services.batch_inline(upload):
             try:
                 batch = services.batch_prediction_start(model=model, fileobj=upload,
                                                         user=request.user, filename=upload.name)
-            except DataError as exc:
+            except (DataError, QuotaExceeded) as exc:
                 error = str(exc)
             else:
                 return redirect("models:batch_status", request.workspace.slug, model.pk, batch.pk)

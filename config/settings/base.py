@@ -8,6 +8,7 @@ once). There is no built-in key: it signs sessions, model files and job payloads
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -70,6 +71,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_prometheus",
+    "axes",
+    "csp",
     "apps.accounts",
     "apps.datasets",
     "apps.experiments",
@@ -89,6 +92,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "apps.core.security.SecurityHeadersMiddleware",
+    # Last: turns a locked-out sign-in into a 429.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -130,6 +137,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in (page, admin, API token) from an address locked out.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -149,6 +158,22 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
+
+# Failed sign-ins are counted in the database (so across processes and machines), by client
+# address; past AXES_FAILURE_LIMIT the address is refused with 429 for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = env.list("AXES_LOCKOUT_PARAMETERS", default=["ip_address"])
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.core.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "key"]
+AXES_VERBOSE = False
+# Proxies of ours in front of the web processes that append to X-Forwarded-For. 0: the header is
+# ignored (anyone can send it), the socket's address counts.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Tokens from POST /api/v1/auth/token/ expire after this many days (0: never).
+API_LOGIN_TOKEN_DAYS = env.int("API_LOGIN_TOKEN_DAYS", default=30)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -224,13 +249,26 @@ REST_FRAMEWORK = {
     # NaN/Infinity are not JSON: refuse to emit them.
     "STRICT_JSON": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.core.throttles.TokenRateThrottle",
+        "apps.core.throttles.AnonymousRateThrottle",
+    ],
+    # "off" turns a limit off.
+    "DEFAULT_THROTTLE_RATES": {
+        scope: (None if rate in ("", "off") else rate) for scope, rate in {
+            "user": env.str("API_THROTTLE_USER", default="6000/min"),
+            "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+            "login": env.str("API_THROTTLE_LOGIN", default="20/min"),
+        }.items()
+    },
+    "NUM_PROXIES": None,  # unused: apps.core.security.client_ip reads TRUSTED_PROXY_COUNT
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Modelworks API",
     "DESCRIPTION": "Upload data, train models, serve predictions. See README.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",  # with the split view: no inline script (CSP)
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -290,7 +328,17 @@ EXPERIMENT_THREADS = env.int(
     "EXPERIMENT_THREADS", default=max(1, _CORES // max(1, Q_CLUSTER["workers"])))
 # A job still queued after this long (a lost Redis delivery) is failed by the sweeper.
 EXPERIMENT_QUEUE_TIMEOUT_S = env.int("EXPERIMENT_QUEUE_TIMEOUT_S", default=86400)
+# The new-experiment form's target report reads at most this many values of a dataset (its
+# first rows) for the leakage checks; the target column itself is read whole.
+FORM_SAMPLE_CELLS = env.int("FORM_SAMPLE_CELLS", default=2_000_000)
+# Per-workspace quotas (0: none): jobs queued or running at once (429 past it), and bytes of
+# datasets and models stored (uploads and training refused past it).
+WORKSPACE_MAX_ACTIVE_JOBS = env.int("WORKSPACE_MAX_ACTIVE_JOBS", default=10)
+WORKSPACE_MAX_STORAGE_BYTES = env.int("WORKSPACE_MAX_STORAGE_BYTES",
+                                      default=20 * 1024 * 1024 * 1024)
 MODEL_CACHE_SIZE = env.int("MODEL_CACHE_SIZE", default=16)
+# ...and at most this many bytes of them (pickled size; a bigger model is served, not kept).
+MODEL_CACHE_MAX_BYTES = env.int("MODEL_CACHE_MAX_BYTES", default=1024 * 1024 * 1024)
 # Models each web process loads into its cache at start (the most recently registered).
 MODEL_WARM_COUNT = env.int("MODEL_WARM_COUNT", default=8)
 # ...and models registered since, looked for this often (one small query; 0 turns it off).
@@ -299,13 +347,43 @@ MODEL_WARM_POLL_S = env.float("MODEL_WARM_POLL_S", default=2.0)
 # become a background job predicting in chunks. The API's CSV upload answers synchronously.
 BATCH_PREDICT_INLINE_ROWS = env.int("BATCH_PREDICT_INLINE_ROWS", default=20_000)
 BATCH_PREDICT_CHUNK_ROWS = env.int("BATCH_PREDICT_CHUNK_ROWS", default=50_000)
-MODEL_PREDICT_CSV_MAX_ROWS = env.int("MODEL_PREDICT_CSV_MAX_ROWS", default=1_000_000)
+# Files bigger in rows or bytes than BATCH_PREDICT_INLINE_* on the page become a background job.
+BATCH_PREDICT_INLINE_BYTES = env.int("BATCH_PREDICT_INLINE_BYTES", default=10 * 1024 * 1024)
+# The API's synchronous CSV prediction builds its answer in memory: bounded in rows and bytes
+# (413 past it, naming the batch page that predicts big files in the background).
+MODEL_PREDICT_CSV_MAX_ROWS = env.int("MODEL_PREDICT_CSV_MAX_ROWS", default=100_000)
+MODEL_PREDICT_CSV_MAX_BYTES = env.int("MODEL_PREDICT_CSV_MAX_BYTES", default=50 * 1024 * 1024)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# API throttle counts live here: shared by every process through Redis when REDIS_URL is set.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": REDIS_URL} if REDIS_URL else
+          {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere (HTMX and our JS are files served by us); inline style attributes
+# draw the bars and swatches. Pico's form icons are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# /metrics counts cover every workspace: only these networks, or `Authorization: Bearer
+# <METRICS_TOKEN>`, may read them.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS",
+                                    default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 SESSION_COOKIE_HTTPONLY = True
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -323,5 +401,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # Failures and lockouts are warnings; every successful sign-in is not news.
+                "axes": {"level": "WARNING"}},
 }

@@ -65,3 +65,15 @@ document.addEventListener("DOMContentLoaded", function () {
   openHash();
   window.addEventListener("hashchange", openHash);
 });
+
+// No inline handlers (the Content-Security-Policy allows no inline script):
+// <select data-autosubmit> submits its form when changed; <input data-select-on-click> selects
+// its text (a new API token) when clicked.
+document.addEventListener("change", function (evt) {
+  var el = evt.target.closest && evt.target.closest("[data-autosubmit]");
+  if (el && el.form) el.form.submit();
+});
+document.addEventListener("click", function (evt) {
+  var el = evt.target.closest && evt.target.closest("[data-select-on-click]");
+  if (el && el.select) el.select();
+});

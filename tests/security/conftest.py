@@ -1,3 +1,4 @@
-"""Datasets for the security tests come from the experiments' fixtures."""
+"""Datasets and models for the security tests come from the other apps' fixtures."""
 
 from tests.experiments.conftest import iris, make_dataset  # noqa: F401
+from tests.models.conftest import clf_frame, clf_result, reg_result, register  # noqa: F401
