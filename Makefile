@@ -9,7 +9,7 @@ PORT ?= 8000
 DATA_DIR ?= data
 SECRET := $(DATA_DIR)/secret_key
 
-.PHONY: run test install migrate seed lint bench browser clean
+.PHONY: run test install migrate seed lint audit bench browser clean
 
 $(STAMP): requirements/base.txt requirements/test.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: install browser
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+## Known vulnerabilities in the installed requirements (pip-audit; needs PyPI's JSON API).
+audit: install
+	$(PY) bin/audit
 
 bench: install
 	@# -P: bench/ must not shadow the standard library (bench/queue.py vs queue).

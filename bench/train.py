@@ -67,6 +67,9 @@ class Platform:
         self.env = dict(os.environ, DATA_DIR=self.data, Q_WORKERS="1", Q_SYNC="0",
                         DJANGO_SETTINGS_MODULE="config.settings.base",
                         DJANGO_SECRET_KEY=secrets.token_urlsafe(64), DJANGO_HTTPS="false",
+                        # A benchmark measures the platform, not its rate limits.
+                        API_THROTTLE_USER="off", API_THROTTLE_ANON="off",
+                        API_THROTTLE_LOGIN="off", WORKSPACE_MAX_ACTIVE_JOBS="0",
                         TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
         for name in ("DATABASE_URL", "REDIS_URL", "OMP_NUM_THREADS"):
             self.env.pop(name, None)

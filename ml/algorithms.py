@@ -72,7 +72,7 @@ class ParamSpec:
             "nullable": self.nullable,
             "choices": list(self.choices) if self.choices is not None else None,
             "help": self.help,
-            **({"max_items": self.max_items} if self.max_items is not None else {}),
+            "max_items": self.max_items,
         }
 
     def validate(self, value: Any) -> Any:

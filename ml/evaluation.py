@@ -115,6 +115,49 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     return _clean(values)
 
 
+BASELINE_STRATEGY = {
+    "classification": ("most_frequent", "always predicting the most frequent class"),
+    "regression": ("mean", "always predicting the mean of the training rows"),
+}
+
+
+def baseline(task: str, y_train: Any, y_test: Any, classes: Sequence[Any] | None,
+             model_metrics: dict[str, float]) -> dict[str, Any]:
+    """Score the trivial model on the same split, and say whether the model beats it.
+
+    Classification: the most frequent training class, with the training classes' shares as its
+    probabilities (so log loss and ROC AUC have their chance values); regression: the training
+    mean. `beaten` compares the primary metric; None when either score is missing.
+    """
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    strategy, description = BASELINE_STRATEGY[task]
+    X_train, X_test = np.zeros((len(y_train), 1)), np.zeros((len(y_test), 1))
+    if task == "classification":
+        dummy = DummyClassifier(strategy="prior").fit(X_train, y_train)
+        proba = dummy.predict_proba(X_test)
+        if classes is not None and list(dummy.classes_) != list(classes):
+            # Line the dummy's columns up with the model's classes (a class may be absent).
+            lookup = {c: i for i, c in enumerate(dummy.classes_)}
+            aligned = np.zeros((len(y_test), len(classes)))
+            for j, c in enumerate(classes):
+                if c in lookup:
+                    aligned[:, j] = proba[:, lookup[c]]
+            proba = aligned
+        metrics = classification_metrics(y_test, dummy.predict(X_test), proba,
+                                         classes if classes is not None else dummy.classes_)
+    else:
+        dummy = DummyRegressor(strategy="mean").fit(X_train, np.asarray(y_train, dtype=float))
+        metrics = regression_metrics(y_test, dummy.predict(X_test))
+    primary = PRIMARY_METRIC[task]
+    score, model_score = metrics.get(primary), model_metrics.get(primary)
+    beaten = None
+    if score is not None and model_score is not None:
+        beaten = bool(metric_is_better(primary, model_score, score))
+    return {"strategy": strategy, "description": description, "metric": primary,
+            "score": score, "metrics": metrics, "beaten": beaten}
+
+
 def metric_is_better(metric: str, a: float, b: float) -> bool:
     """Return True when score a beats score b for this metric."""
     return a < b if metric in LOWER_IS_BETTER else a > b

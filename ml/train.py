@@ -57,6 +57,12 @@ class TrainResult:
     log: list[str] = field(default_factory=list)
     # Seconds per phase ("preprocess_and_fit", "evaluate", "importance", "plots", ...).
     timings: dict[str, float] = field(default_factory=dict)
+    # The trivial model on the same split (ml.evaluation.baseline): does this model beat it?
+    baseline: dict[str, Any] = field(default_factory=dict)
+
+
+def _fmt_score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 # ---------------------------------------------------------------- callbacks
@@ -310,6 +316,13 @@ class _Run:
         with _readable_errors(), self.timed("preprocess_and_fit"):
             pipeline, key, params = self.fit(X_train, y_train, cv)
         result = self.evaluate(pipeline, key, params, X, X_test, y_test)
+        result.baseline = ev.baseline(config.task, y_train, y_test, result.classes,
+                                      result.metrics)
+        if result.baseline["beaten"] is False:
+            self.rec.on_log(
+                f"Warning: this model does not beat {result.baseline['description']} "
+                f"({result.primary_metric} {_fmt_score(result.score)} against "
+                f"{_fmt_score(result.baseline['score'])}).")
         _serial(result.pipeline)
         result.timings = self.timings
         self.rec.on_log("Time per phase: " + ", ".join(

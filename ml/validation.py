@@ -657,3 +657,41 @@ def _json_value(value: Any) -> Any:
     except (TypeError, ValueError):
         pass
     return str(value)
+
+
+# ---------------------------------------------------------------- the likely target
+
+# Names people give the column to predict (compared without case, spaces or punctuation).
+TARGET_NAMES = ("target", "label", "labels", "class", "outcome", "y", "price", "species",
+                "survived", "churn", "diagnosis", "response")
+# Columns that are about time are seldom what a table is meant to predict.
+_TIME_NAMES = ("year", "month", "day", "date", "time", "timestamp", "created", "updated")
+
+
+def _plain_name(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def _can_be_target(column: dict[str, Any]) -> bool:
+    return (not column.get("id_like") and column.get("kind") not in ("text", "datetime")
+            and (column.get("n_unique") or 0) > 1)
+
+
+def likely_target(columns: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """Pick the column a table most likely means to predict, and say why; None if none fits.
+
+    `columns` are a dataset profile's columns (name, kind, n_unique, id_like). A column named
+    like a target wins; else the last column that is neither an id, free text, a date nor named
+    like a time; an id-like or free-text column is never picked.
+    """
+    usable = [c for c in columns if _can_be_target(c)]
+    for column in usable:
+        plain = _plain_name(column["name"])
+        if plain in TARGET_NAMES or any(plain.endswith(n) and len(n) > 2 for n in
+                                        ("target", "label", "outcome")):
+            return str(column["name"]), f"its name, “{column['name']}”, is a usual target name"
+    for column in reversed(usable):
+        if _plain_name(column["name"]) not in _TIME_NAMES:
+            return str(column["name"]), ("it is the last column that is not an id, free text "
+                                         "or a date")
+    return None

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 # Bounds and choices a param does not have are left out (as in the contract's example),
 # rather than sent as null: `"max" in spec` then means there is a maximum.
-_OPTIONAL_KEYS = ("min", "max", "choices")
+_OPTIONAL_KEYS = ("min", "max", "choices", "max_items")
 
 
 class ParamSpecSerializer(serializers.Serializer):
@@ -23,6 +23,8 @@ class ParamSpecSerializer(serializers.Serializer):
     nullable = serializers.BooleanField()
     choices = serializers.ListField(child=serializers.JSONField(), required=False)
     help = serializers.CharField(required=False)
+    max_items = serializers.IntegerField(
+        required=False, help_text="Lists: the most items allowed (absent when not a list).")
 
 
 class AlgorithmSerializer(serializers.Serializer):

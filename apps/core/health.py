@@ -35,10 +35,33 @@ def _check_queue() -> str:
         return "error"
 
 
+def _check_storage() -> str:
+    """Write, read back and delete a small file through the storage every upload goes to."""
+    import uuid
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    probe = f"health/{uuid.uuid4().hex}.txt"
+    try:
+        name = default_storage.save(probe, ContentFile(b"ok"))
+        try:
+            with default_storage.open(name, "rb") as fh:
+                ok = fh.read() == b"ok"
+        finally:
+            default_storage.delete(name)
+        return "ok" if ok else "error"
+    except Exception as exc:  # storage backends raise their own types
+        log.warning("Health check: storage error: %s", exc)
+        return "error"
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Report whether the database and the job queue answer (200, or 503 when not)."""
-    body = {"status": "ok", "database": _check_database(), "queue": _check_queue()}
-    if "error" in (body["database"], body["queue"]):
+    """Report whether the database, the job queue and the file storage answer (200, or 503
+    naming the part that does not)."""
+    body = {"status": "ok", "database": _check_database(), "queue": _check_queue(),
+            "storage": _check_storage()}
+    if "error" in (body["database"], body["queue"], body["storage"]):
         body["status"] = "error"
         return JsonResponse(body, status=503)
     return JsonResponse(body)

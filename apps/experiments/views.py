@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.contrib import messages
@@ -64,14 +67,29 @@ def _algorithms(task: str | None) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
+# Target reports of recent (dataset file, target) pairs: every change in the form (algorithm,
+# task, a parameter) redraws it, and only a new dataset or target changes the report.
+_REPORTS: OrderedDict[tuple[int, str, str], dict[str, Any]] = OrderedDict()
+_REPORTS_LOCK = threading.Lock()
+_REPORTS_KEPT = 32
+
+
 def _target_info(request: HttpRequest, dataset: Any, target: str) -> dict[str, Any] | None:
-    """Return the target report the form shows, computed once per request (it reads the data)."""
+    """Return the target report the form shows: computed once per dataset file and target (it
+    reads the data), then kept for the form's other refreshes."""
     if dataset is None or not target:
         return None
-    reports = request.__dict__.setdefault("_target_reports", {})
-    if (dataset.pk, target) not in reports:
-        reports[dataset.pk, target] = _target_report(dataset, target)
-    return reports[dataset.pk, target]
+    key = (dataset.pk, str(dataset.parquet), target)
+    with _REPORTS_LOCK:
+        if key in _REPORTS:
+            _REPORTS.move_to_end(key)
+            return copy.deepcopy(_REPORTS[key])
+    report = _target_report(dataset, target)
+    with _REPORTS_LOCK:
+        _REPORTS[key] = report
+        while len(_REPORTS) > _REPORTS_KEPT:
+            _REPORTS.popitem(last=False)
+    return copy.deepcopy(report)
 
 
 def _target_report(dataset: Any, target: str) -> dict[str, Any]:
@@ -130,8 +148,15 @@ def _form_context(request: HttpRequest, body: dict[str, Any],
     dataset = next((d for d in datasets if str(d.pk) == str(body.get("dataset") or "")), None)
     columns = [c["name"] for c in dataset.columns] if dataset else []
     target = body.get("target") if body.get("target") in columns else ""
+    target_reason = ""
     if default_target and not target and columns:
-        target = columns[-1]  # the usual place of the label; one choice less to make
+        from ml.validation import likely_target
+
+        # The profile knows which columns are ids or free text: never preselect those.
+        profiled = (dataset.profile or {}).get("columns") or dataset.columns
+        picked = likely_target(profiled)
+        if picked is not None:
+            target, target_reason = picked
     info = _target_info(request, dataset, target)
     task = body.get("task") if body.get("task") in ("classification", "regression") else (
         (info or {}).get("task"))
@@ -140,6 +165,7 @@ def _form_context(request: HttpRequest, body: dict[str, Any],
     features = body.get("features") or []
     return {
         "datasets": datasets, "dataset": dataset, "columns": columns, "target": target,
+        "target_reason": target_reason,
         "info": info, "task": task, "algorithms": algorithms, "algorithm": algorithm,
         "params": _param_fields(algorithm, body.get("params") or {}),
         "features": features, "body": forms.initial_from_body(body), "errors": errors or {},

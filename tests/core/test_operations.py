@@ -9,10 +9,27 @@ from apps.core.files import storage_delete_prefix, storage_path, storage_save, w
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_database_and_queue(client):
+def test_healthz_reports_database_queue_and_storage(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "queue": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "queue": "ok", "storage": "ok"}
+    from pathlib import Path
+
+    assert not list((Path(settings.MEDIA_ROOT) / "health").glob("*"))  # the probe is removed
+
+
+def test_healthz_says_503_naming_the_storage_when_files_cannot_be_written(
+    client, settings, tmp_path
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the storage folder should be")
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(blocker / "files")}}}
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "ok", "queue": "ok",
+                               "storage": "error"}
 
 
 def test_healthz_says_503_when_the_database_is_down(client, monkeypatch):

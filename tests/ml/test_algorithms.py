@@ -25,7 +25,7 @@ from ml.errors import ConfigError
 
 BOTH = ["linear", "random_forest", "extra_trees", "gradient_boosting", "hist_gradient_boosting",
         "svm", "knn", "decision_tree", "mlp", "cnn", "auto"]
-PARAM_KEYS = {"type", "default", "min", "max", "nullable", "choices", "help"}
+PARAM_KEYS = {"type", "default", "min", "max", "nullable", "choices", "help", "max_items"}
 
 
 def _entries() -> dict[tuple[str, str], dict]:
@@ -57,7 +57,7 @@ def test_random_forest_params_render_like_the_contract() -> None:
     params = _entries()[("random_forest", CLS)]["params"]
     assert params["n_estimators"] == {
         "type": "int", "default": 100, "min": 1, "max": 5000, "nullable": False,
-        "choices": None, "help": "Number of trees.",
+        "choices": None, "help": "Number of trees.", "max_items": None,
     }
     assert params["max_depth"]["default"] is None and params["max_depth"]["nullable"] is True
     assert params["max_depth"]["min"] == 1
@@ -68,6 +68,7 @@ def test_keras_algorithms_are_in_the_keras_family_with_list_params() -> None:
     assert mlp["family"] == "keras"
     assert mlp["params"]["hidden_layers"]["type"] == "list[int]"
     assert mlp["params"]["hidden_layers"]["default"] == [64, 32]
+    assert mlp["params"]["hidden_layers"]["max_items"] == 8
     assert mlp["params"]["epochs"]["default"] == 50
     assert mlp["params"]["batch_size"]["default"] == 32
 

@@ -91,3 +91,15 @@ def test_any_host_is_refused_in_production(tmp_path: Path) -> None:
     debug = _start(tmp_path, DJANGO_SECRET_KEY="k" * 64, DJANGO_ALLOWED_HOSTS="*",
                    DJANGO_DEBUG="true")
     assert debug.returncode == 0, debug.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("DJANGO_", "DATA_DIR", "DATABASE_URL"))}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.base", "DATA_DIR": str(tmp_path),
+             "DJANGO_SECRET_KEY": "k" * 20 + "Q7x!" * 10, "DJANGO_ALLOWED_HOSTS": "ml.example.com"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
