@@ -74,7 +74,8 @@ def profile_dataframe(df: pd.DataFrame) -> dict[str, Any]:
         "quality": {
             "missing_cells": int(missing.sum()),
             "duplicate_rows": duplicates,
-            "warnings": column_warnings + _duplicate_warnings(duplicates, n_rows),
+            "warnings": (_missing_summary(columns, int(missing.sum()), n_rows)
+                         + column_warnings + _duplicate_warnings(duplicates, n_rows)),
         },
     }
 
@@ -332,30 +333,30 @@ def _column_warnings(column: dict[str, Any], summary: dict, n_rows: int) -> list
     if n_rows == 0:
         return []
     if n_missing == n_rows:
-        return [_warning(name, "all_missing", f"Column {name!r} has no values at all.")]
+        return [_warning(name, "all_missing", "Has no values at all.")]
     found = []
     share = n_missing / n_rows
     if share >= HIGH_MISSING_SHARE:
-        message = f"Column {name!r} is missing {share:.0%} of its values."
+        message = f"Missing {share:.0%} of its values ({n_missing:,} rows)."
         found.append(_warning(name, "high_missing", message))
     if n_unique == 1:
-        message = f"Column {name!r} has a single value; it cannot help a model."
+        message = "Has a single value; it cannot help a model."
         found.append(_warning(name, "constant_column", message))
     if column["id_like"]:
         message = (
-            f"Column {name!r} looks like an identifier (a different value on every row); "
+            "Looks like an identifier (a different value on every row); "
             "leave it out of the features."
         )
         found.append(_warning(name, "id_like", message, severity="info"))
     elif column["kind"] == "categorical" and _high_cardinality(n_unique, n_rows - n_missing):
         message = (
-            f"Column {name!r} has {n_unique:,} different categories; one-hot encoding it "
+            f"Has {n_unique:,} different categories; one-hot encoding it "
             "makes many sparse features."
         )
         found.append(_warning(name, "high_cardinality", message))
     mixed = _mixed_types(summary["counts"]) if "counts" in summary else None
     if mixed:
-        found.append(_warning(name, "mixed_types", f"Column {name!r} mixes {mixed}."))
+        found.append(_warning(name, "mixed_types", f"Mixes {mixed}."))
     return found
 
 
@@ -417,6 +418,23 @@ def _float_bits(block: np.ndarray) -> np.ndarray:
     block = block + 0.0  # a copy, in which -0.0 has become 0.0
     block[np.isnan(block)] = np.nan
     return np.ascontiguousarray(block).view(np.uint64)
+
+
+def _missing_summary(columns: list[dict[str, Any]], n_cells: int,
+                     n_rows: int) -> list[Warning]:
+    """Always say how much is missing (info level; columns past the threshold warn too)."""
+    if not n_cells:
+        return []
+    gaps = sorted(((c["n_missing"], c["name"]) for c in columns if c["n_missing"]),
+                  reverse=True)
+    shown = ", ".join(f"{name} ({n:,})" for n, name in gaps[:5])
+    more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+    rows = "row" if n_rows == 1 else "rows"
+    message = (f"{n_cells:,} cells are empty across {len(gaps)} column"
+               f"{'s' if len(gaps) != 1 else ''} of {n_rows:,} {rows}: {shown}{more}. "
+               "Training fills in missing numbers (with the median unless you choose otherwise) "
+               "and treats a missing category as a value of its own.")
+    return [_warning(None, "missing_values", message, severity="info")]
 
 
 def _duplicate_warnings(duplicates: int, n_rows: int) -> list[Warning]:

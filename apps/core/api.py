@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -119,3 +119,20 @@ class WorkspaceScopedMixin:
         if hasattr(self, "workspace"):
             context["workspace"] = self.workspace
         return context
+
+
+class BaselineSerializer(serializers.Serializer):
+    """The trivial model scored on the same test split, and whether the model beats it."""
+
+    strategy = serializers.ChoiceField(["most_frequent", "mean"])
+    description = serializers.CharField()
+    metric = serializers.CharField(help_text="The task's primary metric.")
+    score = serializers.FloatField(allow_null=True)
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    beaten = serializers.BooleanField(
+        allow_null=True, help_text="false: the model is no better than the trivial one.")
+
+
+def baseline_out(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored baseline, or None before the job ended (or for runs from before baselines)."""
+    return dict(value) if value else None

@@ -20,7 +20,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import OutputOnlyMixin, Pagination, WorkspaceScopedMixin
+from apps.core.api import (
+    BaselineSerializer,
+    OutputOnlyMixin,
+    Pagination,
+    WorkspaceScopedMixin,
+    baseline_out,
+)
 from apps.core.params import parse_id
 from apps.core.renderers import FastJSONRenderer
 from apps.experiments import exports, selectors, services
@@ -63,6 +69,7 @@ class ExperimentOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
     plots = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     log = serializers.SerializerMethodField()
+    baseline = serializers.SerializerMethodField()
     duration_s = serializers.FloatField(read_only=True, allow_null=True)
 
     class Meta:
@@ -70,11 +77,16 @@ class ExperimentOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
         fields = [
             "id", "name", "dataset", "target", "task", "algorithm", "params", "status",
             "progress", "error", "metrics", "cv_metrics", "history", "leaderboard",
-            "best_params", "timings", "feature_importance", "score", "plots", "model", "config",
+            "best_params", "timings", "feature_importance", "score", "baseline", "plots",
+            "model", "config",
             "log", "created_at", "started_at", "finished_at", "duration_s",
         ]
         # Output only: read-only fields are `required` in the schema, as they always appear.
         read_only_fields = fields
+
+    @extend_schema_field(BaselineSerializer(allow_null=True))
+    def get_baseline(self, obj: Experiment) -> dict[str, Any] | None:
+        return baseline_out(obj.baseline)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_error(self, obj: Experiment) -> str | None:

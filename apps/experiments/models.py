@@ -49,6 +49,9 @@ class Experiment(models.Model):
     best_params = models.JSONField(default=dict, blank=True)
     feature_importance = models.JSONField(default=list, blank=True)
     plots = models.JSONField(default=list, blank=True)  # [{"name", "file"}] storage names
+    # The trivial model on the same split: {"strategy", "description", "metric", "score",
+    # "metrics", "beaten"} (ml.evaluation.baseline); empty before the job ends.
+    baseline = models.JSONField(default=dict, blank=True)
     # The task's primary metric, oriented so that higher is better (for ?ordering=-score).
     score = models.FloatField(null=True, blank=True, db_index=True)
 
@@ -89,3 +92,8 @@ class Experiment(models.Model):
 
             return round((timezone.now() - self.started_at).total_seconds(), 3)
         return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+    @property
+    def worse_than_baseline(self) -> bool:
+        """True when the model does not beat the trivial model (False when unknown)."""
+        return (self.baseline or {}).get("beaten") is False

@@ -297,6 +297,7 @@ def _store_results(experiment: Experiment, result: Any, callback: ExperimentCall
         leaderboard=to_json_safe(result.leaderboard), best_params=to_json_safe(result.best_params),
         feature_importance=to_json_safe(result.feature_importance),
         score=oriented_score(result.score, result.primary_metric),
+        baseline=to_json_safe(getattr(result, "baseline", None) or {}),
         log=callback.lines[-500:], heartbeat_at=timezone.now(),
     )
     if not stored:  # ended or deleted meanwhile: keep no orphan files

@@ -23,7 +23,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import Role
-from apps.core.api import OutputOnlyMixin, WorkspaceScopedMixin
+from apps.core.api import (
+    BaselineSerializer,
+    OutputOnlyMixin,
+    WorkspaceScopedMixin,
+    baseline_out,
+)
 from apps.core.renderers import FastJSONParser
 from apps.models import services
 from apps.models.cache import bundle_file_check
@@ -66,16 +71,21 @@ class ModelOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
                                     help_text="The class labels (classification), else null.")
     metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
     library_versions = serializers.DictField(child=serializers.JSONField())
+    baseline = serializers.SerializerMethodField()
 
     class Meta:
         model = Model
         fields = [
             "id", "name", "version", "description", "experiment", "algorithm", "task", "target",
             "features", "input_schema", "classes", "metrics", "primary_metric", "score",
-            "sha256", "size_bytes", "library_versions", "created_at",
+            "baseline", "sha256", "size_bytes", "library_versions", "created_at",
         ]
         # Output only: read-only fields are `required` in the schema, as they always appear.
         read_only_fields = fields
+
+    @extend_schema_field(BaselineSerializer(allow_null=True))
+    def get_baseline(self, obj: Model) -> dict[str, Any] | None:
+        return baseline_out(obj.baseline)
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_experiment(self, obj: Model) -> int | None:

@@ -37,6 +37,8 @@ class Model(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     primary_metric = models.CharField(max_length=40, blank=True)
     score = models.FloatField(null=True, blank=True)
+    # The experiment's baseline (ml.evaluation.baseline), kept with the model.
+    baseline = models.JSONField(default=dict, blank=True)
     file = models.CharField(max_length=300)  # a name in default_storage, never a raw path
     sha256 = models.CharField(max_length=64)
     size_bytes = models.BigIntegerField(default=0)
@@ -68,6 +70,11 @@ class Model(models.Model):
         from django.utils.text import slugify
 
         return f"{slugify(self.name)[:80] or 'model'}-v{self.version}"
+
+    @property
+    def worse_than_baseline(self) -> bool:
+        """True when the model does not beat the trivial model (False when unknown)."""
+        return (self.baseline or {}).get("beaten") is False
 
 
 class BatchStatus(models.TextChoices):

@@ -112,6 +112,7 @@ def model_register(
         "metrics": _json_metrics(result.metrics),
         "primary_metric": result.primary_metric or "",
         "score": _json_number(result.score),
+        "baseline": to_json_safe(getattr(result, "baseline", None) or {}),
         "file": file_name,
         "sha256": sha256,
         "size_bytes": size,

@@ -368,3 +368,24 @@ def test_it_profiles_5000_columns_without_a_per_column_slowdown() -> None:
     start = time.process_time()
     target_report(wide, "p0")
     assert time.process_time() - start < 3
+
+
+def test_missing_values_are_always_summarised_and_warnings_do_not_repeat_the_name() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from ml.validation import profile_dataframe
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400),
+                          "c": ["x", "y"] * 200, "k": [1] * 400})
+    frame.loc[:9, "a"] = np.nan
+    frame.loc[:8, "c"] = None
+    warnings = profile_dataframe(frame)["quality"]["warnings"]
+    summary = next(w for w in warnings if w["code"] == "missing_values")
+    assert summary["severity"] == "info" and summary["column"] is None
+    assert summary["message"].startswith("19 cells are empty across 2 columns")
+    assert "a (10)" in summary["message"] and "c (9)" in summary["message"]
+    constant = next(w for w in warnings if w["code"] == "constant_column")
+    assert constant["column"] == "k" and "'k'" not in constant["message"]
+    assert not any(w["column"] and repr(w["column"]) in w["message"] for w in warnings)

@@ -23,3 +23,9 @@ def algorithm_label(key: str, task: str = "") -> str:
     return labels.get((key, task)) or next(
         (label for (k, _t), label in labels.items() if k == key), key
     )
+
+
+@register.filter
+def get_item(mapping: object, key: str) -> object:
+    """Return mapping[key] (None when absent): `{{ metrics|get_item:name }}`."""
+    return mapping.get(key) if isinstance(mapping, dict) else None
