@@ -85,7 +85,8 @@ class BatchStatus(models.TextChoices):
 
 
 class BatchPrediction(models.Model):
-    """A CSV file predicted in the background: too big to answer within one request."""
+    """A CSV file predicted from the batch page: in the background (too big to answer within
+    one request), or at once (`inline`), kept so it is listed and can be downloaded again."""
 
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="batch_predictions"
@@ -104,6 +105,8 @@ class BatchPrediction(models.Model):
     progress = models.FloatField(default=0.0)  # 0..1
     error = models.TextField(blank=True)
     n_rows = models.PositiveIntegerField(null=True, blank=True)
+    # Answered at once on the page (recorded so it is listed and can be downloaded again).
+    inline = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

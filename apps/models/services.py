@@ -251,6 +251,33 @@ def _read_csv(fileobj: IO[bytes]) -> Any:
 
 def model_predict_csv(*, model: Model, fileobj: IO[bytes], max_rows: int | None = None) -> str:
     """Predict every row of a CSV file; return the rows with prediction columns, as safe CSV."""
+    return _predict_csv(model=model, fileobj=fileobj, max_rows=max_rows)[0]
+
+
+def batch_prediction_inline(*, model: Model, fileobj: IO[bytes], user: Any, filename: str,
+                            max_rows: int) -> tuple[BatchPrediction, str]:
+    """Predict a small file at once; keep the answer as a finished batch prediction (so the
+    batch page lists it and it can be downloaded again); return it with the CSV text."""
+    text, n_rows = _predict_csv(model=model, fileobj=fileobj, max_rows=max_rows)
+    output = storage_save(storage_path(model.workspace, "predictions", ".csv"),
+                          text.encode("utf-8"))
+    from django.utils import timezone
+
+    now = timezone.now()
+    try:
+        batch = BatchPrediction.objects.create(
+            workspace=model.workspace, model=model, inline=True, output_file=output,
+            input_name=str(filename or "")[:255], status=BatchStatus.SUCCEEDED,
+            progress=1.0, n_rows=n_rows, started_at=now, finished_at=now,
+            created_by=user if getattr(user, "is_authenticated", False) else None)
+    except Exception:
+        storage_delete(output)
+        raise
+    return batch, text
+
+
+def _predict_csv(*, model: Model, fileobj: IO[bytes],
+                 max_rows: int | None = None) -> tuple[str, int]:
     from ml.predict import validate_frame
 
     frame = _read_csv(fileobj)
@@ -262,7 +289,7 @@ def model_predict_csv(*, model: Model, fileobj: IO[bytes], max_rows: int | None 
     result = frame.reset_index(drop=True)
     for column, values in out.items():
         result[_free_name(result, column)] = values
-    return csv_frame_to_text(result)
+    return csv_frame_to_text(result), len(result)
 
 
 def predict_frame_columns(*, model: Model, features: Any) -> dict[str, list[Any]]:

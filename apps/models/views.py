@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from rest_framework.exceptions import APIException
@@ -63,7 +64,57 @@ def _card_context(request: HttpRequest, model: Any) -> dict[str, Any]:
         "metrics": sorted((model.metrics or {}).items()),
         "onnx_possible": model.algorithm not in ("mlp", "cnn"),
         "fields": _form_fields(model),
+        "snippets": _api_snippets(request, model, _example_row(model)),
     }
+
+
+def _typed(field: dict[str, Any], value: Any) -> Any:
+    """A form value as the API takes it: numbers as numbers, true/false as booleans."""
+    if value is None or value == "":
+        return None
+    if field["widget"] == "bool":
+        return str(value).lower() == "true" if not isinstance(value, bool) else value
+    if field["widget"] == "number" and not isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except ValueError:
+            return value  # the API names it as a bad value
+        return int(number) if number.is_integer() and "." not in str(value) else number
+    return value
+
+
+def _example_row(model: Any) -> dict[str, Any]:
+    return {f["name"]: _typed(f, f["example"]) for f in _form_fields(model)}
+
+
+def _api_snippets(request: HttpRequest, model: Any, row: dict[str, Any]) -> dict[str, str]:
+    """`curl` and Python that send `row` to the model's predict API, ready to copy."""
+    import json
+    import shlex
+
+    from apps.accounts.adapters import site_url
+
+    url = site_url(request.build_absolute_uri(
+        reverse("model-predict", kwargs={"slug": request.workspace.slug, "pk": model.pk})))
+    body = json.dumps({"rows": [row]}, ensure_ascii=False)
+    curl = "\n".join([
+        f"curl -X POST {shlex.quote(url)} \\",
+        '  -H "Authorization: Token $MODELWORKS_TOKEN" \\',
+        "  -H 'Content-Type: application/json' \\",
+        f"  -d {shlex.quote(body)}",
+    ])
+    python = ("import os, requests\n\n"
+              f"answer = requests.post(\n    {url!r},\n"
+              "    headers={\"Authorization\": f\"Token {os.environ['MODELWORKS_TOKEN']}\"},\n"
+              f"    json={{\"rows\": [{row!r}]}},\n"
+              "    timeout=30,\n)\nanswer.raise_for_status()\n"
+              "print(answer.json()[\"predictions\"][0])")
+    return {"curl": curl, "python": python}
+
+
+def _shown(value: Any) -> Any:
+    """A prediction as a person reads it: floats to 6 significant digits."""
+    return f"{value:.6g}" if isinstance(value, float) else value
 
 
 def _form_fields(model: Any) -> list[dict[str, Any]]:
@@ -143,6 +194,7 @@ def plot_page(request: HttpRequest, pk: int, index: int) -> HttpResponse:
 
 
 def _row_from_form(model: Any, data: Any) -> dict[str, Any]:
+    """The form's inputs as one row; an empty input is None (filled in as in training)."""
     row: dict[str, Any] = {}
     for field in _form_fields(model):
         value = (data.get(field["key"]) or "").strip()
@@ -156,13 +208,18 @@ def _row_from_form(model: Any, data: Any) -> dict[str, Any]:
 def try_page(request: HttpRequest, pk: int) -> HttpResponse:
     model = model_get(workspace=request.workspace, pk=pk)
     context: dict[str, Any] = {"model": model}
+    fields = _form_fields(model)
     try:
         row = _row_from_form(model, request.POST)
         answer = services.model_predict_rows(model=model, rows=[row])
     except (SchemaError, BundleError) as exc:
         context["error"] = str(exc)
     else:
-        context["prediction"] = answer["predictions"][0]
+        context["prediction"] = _shown(answer["predictions"][0])
+        # Empty inputs are filled in as in training: say which, so no answer is silently a guess.
+        context["filled_in"] = [name for name, value in row.items() if value is None]
+        context["snippets"] = _api_snippets(
+            request, model, {f["name"]: _typed(f, row[f["name"]]) for f in fields})
         if answer.get("probabilities"):
             context["probabilities"] = sorted(
                 zip(answer["classes"], answer["probabilities"][0], strict=True),
@@ -197,8 +254,9 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("models:batch_status", request.workspace.slug, model.pk, batch.pk)
         else:
             try:
-                text = services.model_predict_csv(model=model, fileobj=upload,
-                                                  max_rows=services.batch_inline_rows())
+                _, text = services.batch_prediction_inline(
+                    model=model, fileobj=upload, user=request.user, filename=upload.name,
+                    max_rows=services.batch_inline_rows())
             except (SchemaError, DataError, BundleError) as exc:
                 error = str(exc)
             else:

@@ -77,3 +77,25 @@ document.addEventListener("click", function (evt) {
   var el = evt.target.closest && evt.target.closest("[data-select-on-click]");
   if (el && el.select) el.select();
 });
+// <button data-copy="id"> copies the text of the element with that id (API call snippets).
+document.addEventListener("click", function (evt) {
+  var button = evt.target.closest && evt.target.closest("[data-copy]");
+  if (!button) return;
+  var source = document.getElementById(button.getAttribute("data-copy"));
+  if (!source || !navigator.clipboard) return;
+  navigator.clipboard.writeText(source.textContent).then(function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 1500);
+  });
+});
+// Phones: the Menu button shows or hides the navigation (CSS folds it only once this runs).
+document.documentElement.classList.add("js");
+document.addEventListener("click", function (evt) {
+  var button = evt.target.closest && evt.target.closest("[data-menu-toggle]");
+  if (!button) return;
+  var nav = document.getElementById(button.getAttribute("aria-controls"));
+  if (!nav) return;
+  var open = nav.classList.toggle("open");
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+});

@@ -59,7 +59,7 @@ def _download(client: Any, model: Any, job: Any) -> Any:
     return response
 
 
-def test_small_files_still_download_at_once_without_a_job(
+def test_small_files_still_download_at_once_without_a_background_job(
     client_as: Any, bob: Any, register: Any, clf_result: Any
 ) -> None:
     model = register(clf_result)
@@ -67,7 +67,9 @@ def test_small_files_still_download_at_once_without_a_job(
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     assert len(list(csv.DictReader(io.StringIO(response.content.decode())))) == 5
-    assert not BatchPrediction.objects.exists()
+    # Kept as a finished prediction (listed on the page), never queued as a job.
+    kept = BatchPrediction.objects.get()
+    assert kept.inline and kept.status == "succeeded" and not kept.input_file
 
 
 def test_a_big_file_becomes_a_job_whose_csv_matches_the_json_api(
@@ -249,3 +251,25 @@ def test_a_real_worker_runs_a_batch_job_to_a_downloadable_csv(
     assert wait_for(lambda: not BatchPrediction.objects.get(pk=job.pk).input_file, timeout=10)
     rows = list(csv.DictReader(io.StringIO(_download(client, model, job).getvalue().decode())))
     assert len(rows) == 5 and all(r["prediction"] for r in rows)
+
+
+def test_a_file_answered_at_once_is_listed_and_can_be_downloaded_again(
+    client_as: Any, alice: Any, register: Any, reg_result: Any
+) -> None:
+    import io
+
+    from apps.models.models import BatchPrediction
+
+    model = register(reg_result)
+    upload = io.BytesIO(b"size,rooms\n100,2\n150,3\n")
+    upload.name = "few.csv"
+    client = client_as(alice)
+    answered = client.post(f"/w/acme/models/{model.pk}/batch/", {"file": upload})
+    assert answered.status_code == 200 and answered["Content-Type"].startswith("text/csv")
+    kept = BatchPrediction.objects.get(model=model)
+    assert kept.inline and kept.status == "succeeded" and kept.n_rows == 2
+    page = client.get(f"/w/acme/models/{model.pk}/batch/").content.decode()
+    assert "few.csv" in page and "at once" in page
+    again = client.get(f"/w/acme/models/{model.pk}/batch/{kept.pk}/download/")
+    assert b"".join(again.streaming_content if again.streaming else [again.content]) == (
+        answered.content)

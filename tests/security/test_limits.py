@@ -210,3 +210,14 @@ def test_metrics_are_for_allowed_networks_or_a_bearer_token(settings: Any) -> No
     assert outside.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
     allowed = outside.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
     assert allowed.status_code == 200 and b"modelworks_jobs" in allowed.content
+
+
+def test_no_template_comment_spans_lines_and_shows_on_the_page() -> None:
+    """Django's {# #} ends at the line's end: a longer one is printed into every page."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    broken = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.html")
+              for n, line in enumerate(p.read_text().splitlines(), 1)
+              if "{#" in line and "#}" not in line[line.index("{#"):]]
+    assert broken == []

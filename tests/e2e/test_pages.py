@@ -1,0 +1,166 @@
+"""The pages' answers to #13, in Chromium: flagged bad models, the default target, viewers'
+read-only form, Try it's filled-in inputs and API call, the phone menu, the product's 404.
+
+Objects are made directly (a trained model registered in-process, a dataset with its
+profile); the browser then reads and uses the pages as a person would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.e2e.conftest import login, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+PASSWORD = "a-Long-pass-9"
+
+
+@pytest.fixture
+def lab(transactional_db: Any) -> dict[str, Any]:
+    """An owner and a viewer of "Lab", a dataset with a profile, and a model worse than the mean."""
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.models import Membership, Role
+    from apps.accounts.services import workspace_create
+    from apps.models.services import model_register
+    from ml.config import TrainConfig
+    from ml.train import train
+
+    users = get_user_model().objects
+    owner = users.create_user("olga", "olga@example.com", PASSWORD)
+    viewer = users.create_user("vik", "vik@example.com", PASSWORD)
+    ws = workspace_create(name="Lab", owner=owner)
+    Membership.objects.create(user=viewer, workspace=ws, role=Role.VIEWER)
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300),
+                          "y": rng.normal(size=300)})
+    result = train(noise, TrainConfig.from_dict(
+        {"target": "y", "algorithm": "knn", "params": {"n_neighbors": 1}},
+        columns=list(noise.columns)))
+    assert result.baseline["beaten"] is False
+    model = model_register(experiment=None, result=result, user=owner, workspace=ws,
+                           name="noise knn")
+    dataset = _dataset(ws, _penguins_like(rng))
+    return {"slug": ws.slug, "model": model, "dataset": dataset}
+
+
+def _penguins_like(rng: Any) -> pd.DataFrame:
+    n = 200
+    return pd.DataFrame({"species": rng.choice(["Adelie", "Gentoo", "Chinstrap"], n),
+                         "island": rng.choice(["Biscoe", "Dream"], n),
+                         "bill_length_mm": rng.normal(44, 5, n).round(1),
+                         "sex": rng.choice(["male", "female"], n),
+                         "year": rng.choice([2007, 2008, 2009], n)})
+
+
+def _dataset(ws: Any, frame: pd.DataFrame) -> Any:
+    import io
+
+    from apps.core.files import storage_path, storage_save
+    from apps.datasets.models import Dataset
+    from ml.data import column_kind, write_parquet
+    from ml.validation import profile_dataframe
+
+    buffer = io.BytesIO()
+    write_parquet(frame, buffer)
+    stored = storage_save(storage_path(ws, "datasets", ".parquet"), buffer.getvalue())
+    columns = [{"name": str(c), "dtype": str(frame[c].dtype), "kind": column_kind(frame[c]),
+                "n_missing": int(frame[c].isna().sum()), "n_unique": int(frame[c].nunique())}
+               for c in frame.columns]
+    return Dataset.objects.create(workspace=ws, name="penguins", file="", parquet=stored,
+                                  status="ready", n_rows=len(frame), n_columns=frame.shape[1],
+                                  columns=columns, profile=profile_dataframe(frame))
+
+
+def test_a_model_worse_than_the_mean_is_flagged_and_serving_it_asks_first(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    login(page, "olga")
+    slug, model = lab["slug"], lab["model"]
+    page.goto(f"/w/{slug}/models/")
+    assert page.get_by_text("worse than baseline").count() == 1
+    page.goto(f"/w/{slug}/models/{model.pk}/")
+    warning = page.locator("#baseline-warning")
+    assert "no better than always predicting the mean" in warning.inner_text()
+    screenshot(page, "model-worse-than-baseline")
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.locator("section[aria-labelledby=try] button[type=submit]").click()
+    page.wait_for_timeout(300)
+    assert asked and "no better than" in asked[0]
+    assert page.locator("#try-result").inner_text().strip() == ""  # dismissed: nothing sent
+
+
+def test_try_it_names_the_inputs_it_filled_in_and_offers_the_api_call(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    login(page, "olga")
+    slug, model = lab["slug"], lab["model"]
+    page.goto(f"/w/{slug}/models/{model.pk}/")
+    page.on("dialog", lambda dialog: dialog.accept())  # the baseline question: yes
+    for field in page.locator("section[aria-labelledby=try] input:not([type=hidden])").all():
+        field.fill("")
+    page.locator("section[aria-labelledby=try] button[type=submit]").click()
+    page.wait_for_selector("#filled-in")
+    assert "2 inputs were empty and filled in as in training: a, b" in page.inner_text(
+        "#filled-in")
+    page.locator("#try-result summary").click()
+    curl = page.inner_text("#curl-try")
+    assert curl.startswith("curl -X POST") and '"rows": [{"a": null, "b": null}]' in curl
+    assert "Call it from a script" in page.content()
+
+
+def test_the_form_suggests_a_likely_target_and_viewers_get_no_form(
+    new_page: Any, lab: dict[str, Any]
+) -> None:
+    slug, dataset = lab["slug"], lab["dataset"]
+    owner = new_page()
+    login(owner, "olga")
+    owner.goto(f"/w/{slug}/experiments/new/?dataset={dataset.pk}")
+    assert owner.locator("#id_target").input_value() == "species"  # not "year", the last
+    assert "usual target name" in owner.inner_text("#target-reason")
+    screenshot(owner, "experiment-form-target")
+    viewer = new_page()
+    login(viewer, "vik")
+    viewer.goto(f"/w/{slug}/experiments/new/?dataset={dataset.pk}")
+    assert viewer.locator("#read-only").is_visible()
+    assert viewer.locator("#experiment-form").count() == 0
+
+
+def test_on_a_phone_the_navigation_folds_into_a_menu(browser: Any, live_server: Any,
+                                                     lab: dict[str, Any]) -> None:
+    context = browser.new_context(base_url=live_server.url,
+                                  viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        login(page, "olga")
+        header = page.locator("header.topbar").bounding_box()
+        assert header["height"] < 844 / 8  # was a quarter of the screen
+        nav = page.locator("#mainnav")
+        assert not nav.is_visible()
+        page.get_by_role("button", name="Menu").click()
+        datasets = nav.get_by_role("link", name="Datasets", exact=True)
+        assert nav.is_visible() and datasets.is_visible()
+        screenshot(page, "phone-menu")
+        datasets.click()
+        page.wait_for_url("**/datasets/")
+    finally:
+        context.close()
+
+
+def test_an_unknown_address_shows_the_products_404_page(page: Any, lab: dict[str, Any]) -> None:
+    login(page, "olga")
+    response = page.goto("/w/lab/no-such-page/")
+    assert response.status == 404
+    assert page.inner_text("h1") == "Not found"
+    assert "Traceback" not in page.content()
+    assert page.get_by_role("button", name="Go home").is_visible()
