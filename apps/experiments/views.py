@@ -271,7 +271,7 @@ def _detail_context(request: HttpRequest, pk: int) -> dict[str, Any]:
         "model_id": selectors.experiment_model_id(experiment),
         "importance": [{**f, "pct": round(100 * abs(float(f.get("importance") or 0)) / top, 1)}
                        for f in importance],
-        "leaderboard": _leaderboard(experiment.leaderboard or []),
+        "leaderboard": _leaderboard(experiment.leaderboard or [], experiment.task),
         "primary": exports.primary_metric(experiment),
         "best_params": json.dumps(experiment.best_params or {}, indent=2),
     }
@@ -289,13 +289,48 @@ def _algorithm_family(key: str) -> str:
     return next((a["family"] for a in list_algorithms() if a["key"] == key), "")
 
 
-def _leaderboard(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    cells = [[json.dumps(r.get(c)) if isinstance(r.get(c), (dict, list)) else r.get(c)
-              for c in columns] for r in rows]
-    return {"columns": columns, "rows": cells}
+# Leaderboard keys shown in their own columns; any other key is listed with the parameters.
+_BOARD_KEYS = ("rank", "algorithm", "mean_score", "std_score", "score", "fit_time_s", "params",
+               "trial", "state", "status", "note", "error")
+
+
+def _leaderboard(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
+    """Trials or candidates as a person reads them: one rank column, the algorithm's label,
+    the score to 4 digits (± its spread), the fit time, the parameters as `name = value`."""
+    shown = []
+    for position, row in enumerate(rows, 1):
+        params = dict(row.get("params") or {})
+        params.update({k: v for k, v in row.items() if k not in _BOARD_KEYS})
+        mean = row.get("mean_score", row.get("score"))
+        shown.append({
+            "rank": row.get("rank", position),
+            "algorithm": _algorithm_label(row["algorithm"], task) if row.get("algorithm")
+            else "",
+            "score": _four(mean), "std": _four(row.get("std_score")),
+            "fit_time_s": row.get("fit_time_s"),
+            "params": ", ".join(f"{k} = {_param_text(v)}" for k, v in params.items()),
+            "note": row.get("note") or row.get("error") or row.get("state") or "",
+        })
+    return {"rows": shown, "has_algorithm": any(r["algorithm"] for r in shown),
+            "has_note": any(r["note"] for r in shown)}
+
+
+def _four(value: Any) -> str | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f"{number:.4f}"
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value)
+    return str(value)
 
 
 @workspace_view()

@@ -71,3 +71,29 @@ def test_a_queued_experiment_has_no_baseline_yet(api: Any, iris: Any, alice: Any
                                        name="q", target="species", task="classification",
                                        algorithm="linear")
     assert api.get(f"{API}/experiments/{queued.pk}/").json()["baseline"] is None
+
+
+def test_the_leaderboard_reads_as_a_table_of_ranked_candidates(
+    client_as: Any, alice: Any, iris: Any, workspace: Any
+) -> None:
+    from apps.experiments.models import Experiment, Status
+
+    experiment = Experiment.objects.create(
+        workspace=workspace, dataset=iris, created_by=alice, name="auto", target="species",
+        task="classification", algorithm="auto", status=Status.SUCCEEDED,
+        leaderboard=[
+            {"rank": 1, "algorithm": "linear", "mean_score": 0.9579707438530969,
+             "std_score": 0.02677171608964413, "fit_time_s": 0.094,
+             "params": {"C": 1.0, "max_iter": 1000, "class_weight": None}},
+            {"rank": 2, "algorithm": "hist_gradient_boosting", "mean_score": 0.9496047307,
+             "std_score": 0.0171304077, "fit_time_s": 0.766,
+             "params": {"learning_rate": 0.1, "max_depth": None}},
+        ])
+    page = client_as(alice).get(f"/w/acme/experiments/{experiment.pk}/").content.decode()
+    table = page[page.index('id="leaderboard"'):page.index("</table>", page.index(
+        'id="leaderboard"'))]
+    assert table.count("<th ") == 5  # rank, algorithm, score, fit time, parameters: no repeats
+    assert "0.9580" in table and "± 0.0268" in table and "0.9579707" not in table
+    assert "Logistic regression" in table or "Linear" in table
+    assert "C = 1, max_iter = 1000, class_weight = none" in table
+    assert "{&quot;" not in table and '{"' not in table  # no raw JSON

@@ -57,10 +57,24 @@ def job_processes(worker: Worker) -> set[int]:
     return below - workers - {p.pid for p in cluster.children()}
 
 
-def test_a_cancel_stops_a_job_inside_its_fit_at_once(api: Any, iris: Any,
+@pytest.fixture
+def slow_data(make_dataset: Any) -> Any:
+    """4,000 rows of 20 noisy features: 5,000 trees take minutes on it, not the second or two
+    they take on iris, so a cancel or a time limit always lands inside the fit, however busy
+    the machine is."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(4000, 20)), columns=[f"x{i}" for i in range(20)])
+    frame["species"] = rng.choice(["a", "b", "c"], 4000)
+    return make_dataset(frame, name="slow")
+
+
+def test_a_cancel_stops_a_job_inside_its_fit_at_once(api: Any, iris: Any, slow_data: Any,
                                                      worker: Any) -> None:
     before = stored_files()
-    pk = post(api, iris, **LONG_FOREST)
+    pk = post(api, slow_data, **LONG_FOREST)
     wait_for(lambda: fitting(api, pk), timeout=60)
     children = wait_for(lambda: job_processes(worker), timeout=10)
     assert len(children) == 1
@@ -113,9 +127,9 @@ def test_a_job_past_the_memory_limit_fails_in_words_and_the_next_one_runs(
 
 
 def test_a_job_past_its_time_limit_is_killed_and_fails_saying_so(
-    api: Any, iris: Any, limited: Worker
+    api: Any, iris: Any, slow_data: Any, limited: Worker
 ) -> None:
-    pk = post(api, iris, **LONG_FOREST)
+    pk = post(api, slow_data, **LONG_FOREST)
     data = wait_for(lambda: ended(api, pk), timeout=60)
     assert data["status"] == "failed", (data, limited.log_tail())
     assert "longer than its time limit of 6 seconds" in data["error"]
