@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -87,47 +88,100 @@ def primary_metric(experiment: Experiment) -> str | None:
 
 
 def compare_table(experiments: list[Experiment]) -> dict[str, Any]:
-    """Return {"metrics": [names], "rows": [...]} to compare experiments side by side."""
+    """Compare experiments of one task side by side: metrics (the best of each marked, and
+    which are lower-is-better), bars that never draw a bad score as a good one, and what in
+    their configuration differs. Runs of another task than most are left out, named."""
+    from ml.evaluation import LOWER_IS_BETTER
+
+    tasks = [e.task for e in experiments if e.task in PRIMARY]
+    # The task most of the chosen runs share (the first of them on a tie).
+    task = max(tasks, key=lambda t: (tasks.count(t), -tasks.index(t))) if tasks else None
+    kept = [e for e in experiments if e.task == task] if task else list(experiments)
+    left_out = [e for e in experiments if e not in kept]
     names: list[str] = []
-    for exp in experiments:
-        for name in exp.metrics or {}:
-            if name not in names:
-                names.append(name)
-    rows = []
-    for exp in experiments:
-        values = [(exp.metrics or {}).get(n) for n in names]
-        rows.append({"experiment": exp, "values": values})
-    bars = _bars(names, rows)
-    by_metric = [
-        {"name": n, "cells": [{"value": r["values"][i], "pct": bars[n][j]}
-                              for j, r in enumerate(rows)]}
-        for i, n in enumerate(names)
-    ]
-    return {"metrics": names, "rows": rows, "by_metric": by_metric}
-
-
-def _bars(names: list[str], rows: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Return each metric's values scaled to 0..100 % of the largest (for CSS bars)."""
-    bars: dict[str, list[float]] = {}
+    for exp in kept:
+        names += [n for n in exp.metrics or {} if n not in names]
+    rows = [{"experiment": exp, "values": [(exp.metrics or {}).get(n) for n in names]}
+            for exp in kept]
+    by_metric = []
     for i, name in enumerate(names):
-        column = [r["values"][i] for r in rows]
-        numbers = [abs(v) for v in column if isinstance(v, (int, float))]
-        top = max(numbers) if numbers else 0
-        bars[name] = [round(100 * abs(v) / top, 1) if top and isinstance(v, (int, float))
-                      else 0.0 for v in column]
-    return bars
+        values = [r["values"][i] for r in rows]
+        lower = name in LOWER_IS_BETTER
+        numbers = [v for v in values if isinstance(v, (int, float))]
+        best = (min(numbers) if lower else max(numbers)) if numbers else None
+        by_metric.append({
+            "name": name, "lower_is_better": lower,
+            "cells": [{"value": v, "best": v is not None and v == best and len(numbers) > 1,
+                       "pct": _bar(v, numbers, lower)} for v in values],
+        })
+    return {"task": task, "metrics": names, "rows": rows, "by_metric": by_metric,
+            "left_out": left_out, "diff": config_diff(kept),
+            "primary": PRIMARY.get(task or "")}
+
+
+def _bar(value: Any, numbers: list[float], lower: bool) -> float:
+    """0..100 % of the best: the best is a full bar, a negative R² or a worse error a short one."""
+    if not isinstance(value, (int, float)) or not numbers:
+        return 0.0
+    if lower:
+        best = min(numbers)
+        return round(100 * best / value, 1) if value > 0 and best >= 0 else (
+            100.0 if value == best else 0.0)
+    top = max(numbers)
+    return round(100 * max(value, 0) / top, 1) if top > 0 else 0.0
+
+
+def config_diff(experiments: list[Experiment]) -> list[dict[str, Any]]:
+    """The configuration values (algorithm, params, preprocessing, validation, features...)
+    that differ between the experiments, one row per setting."""
+    flat = [_flatten({"algorithm": e.algorithm, "dataset": e.dataset.name if e.dataset else None,
+                      "target": e.target, **{k: v for k, v in (e.config or {}).items()
+                                             if k not in ("target", "algorithm", "task")}})
+            for e in experiments]
+    keys: list[str] = []
+    for item in flat:
+        keys += [k for k in item if k not in keys]
+    rows = []
+    for key in keys:
+        values = [item.get(key) for item in flat]
+        if len({_text(v) for v in values}) > 1:
+            rows.append({"setting": key, "values": [_text(v) for v in values]})
+    return rows
+
+
+def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, dict) and item:
+            out.update(_flatten(item, name + "."))
+        else:
+            out[name] = item
+    return out
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value) if value else "—"
+    return str(value)
 
 
 def compare_csv(experiments: list[Experiment]) -> str:
-    """Return the compare table as escaped CSV."""
-    table = compare_table(experiments)
+    """Return the experiments (of any task) and their metrics as escaped CSV."""
+    names: list[str] = []
+    for exp in experiments:
+        names += [n for n in exp.metrics or {} if n not in names]
     header = ["id", "name", "dataset", "algorithm", "task", "status", "score",
-              "duration_s", *table["metrics"]]
+              "duration_s", *names]
     rows = []
-    for row in table["rows"]:
-        exp = row["experiment"]
+    for exp in experiments:
         rows.append([exp.pk, exp.name, exp.dataset.name if exp.dataset else "", exp.algorithm,
-                     exp.task, exp.status, exp.score, exp.duration_s, *row["values"]])
+                     exp.task, exp.status, exp.score, exp.duration_s,
+                     *[(exp.metrics or {}).get(n) for n in names]])
     out = io.StringIO()
     csv_write_rows(out, header, rows)
     return out.getvalue()

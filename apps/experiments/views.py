@@ -37,6 +37,7 @@ def experiment_list_view(request: HttpRequest) -> HttpResponse:
         workspace=request.workspace, dataset=dataset, status=state, ordering=ordering)[:500])
     chosen = set(id_list_param(params, "compare"))
     compared = [e for e in experiments if e.pk in chosen]
+    table = exports.compare_table(compared) if compared else None
     if params.get("export") == "csv":
         response = HttpResponse(exports.compare_csv(compared or experiments),
                                 content_type="text/csv; charset=utf-8")
@@ -48,8 +49,27 @@ def experiment_list_view(request: HttpRequest) -> HttpResponse:
         "experiments": experiments, "datasets": dataset_list(workspace=request.workspace),
         "statuses": Status.choices, "filters": {"dataset": dataset, "status": state,
                                                "ordering": ordering},
-        "chosen": chosen, "compare": exports.compare_table(compared) if compared else None,
+        "chosen": chosen, "compare": table,
+        "compare_plots": _compare_plots(request, table["rows"]) if table else [],
     })
+
+
+def _compare_plots(request: HttpRequest, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each plot name the compared runs drew, with each run's image (or a gap) beside."""
+    slug = request.workspace.slug
+    names: list[str] = []
+    for row in rows:
+        names += [p["name"] for p in row["experiment"].plots or [] if p["name"] not in names]
+    groups = []
+    for name in names:
+        items = []
+        for row in rows:
+            exp = row["experiment"]
+            has = any(p["name"] == name for p in exp.plots or [])
+            items.append({"experiment": exp, "url": reverse(
+                "api-experiment-plot", args=[slug, exp.pk, name]) if has else None})
+        groups.append({"name": name.replace("_", " "), "items": items})
+    return groups
 
 
 # ---------------------------------------------------------------- the new experiment form
