@@ -89,7 +89,10 @@ class _Recorder(ProgressCallback):
         if self.epoch_span is not None:
             start, end, epochs = self.epoch_span
             done = min(1.0, len(self.history) / max(epochs, 1))
-            self.on_progress(start + (end - start) * done, f"Epoch {len(self.history)}")
+            numbers = ", ".join(f"{k} {v:.4g}" for k, v in clean.items())
+            self.on_progress(start + (end - start) * done,
+                             f"Epoch {len(self.history)}/{epochs}" + (
+                                 f" — {numbers}" if numbers else ""))
 
     def on_log(self, message: str) -> None:
         self.lines.append(message)

@@ -251,7 +251,8 @@ def experiment_create_view(request: HttpRequest) -> HttpResponse:
         except QuotaExceeded as exc:
             context = _form_context(request, body, {"non_field_errors": [str(exc)]})
             return render(request, TEMPLATE_FORM, context, status=exc.status)
-        messages.success(request, f"“{experiment}” is queued.")
+        # Shown while the job waits; the live part removes it once the job runs (app.js).
+        messages.success(request, f"“{experiment}” is queued.", extra_tags="while-queued")
         return redirect("experiments:detail", request.workspace.slug, experiment.pk)
     body: dict[str, Any] = {"dataset": request.GET.get("dataset")}
     source_pk = id_param(request.GET, "from")

@@ -99,3 +99,10 @@ document.addEventListener("click", function (evt) {
   var open = nav.classList.toggle("open");
   button.setAttribute("aria-expanded", open ? "true" : "false");
 });
+// "… is queued" is true only while the job waits: once the live part shows it running (or
+// ended), the message goes.
+document.addEventListener("htmx:afterSettle", function () {
+  var badge = document.querySelector("#live .badge");
+  if (!badge || badge.textContent.trim() === "queued") return;
+  document.querySelectorAll("[data-while-queued]").forEach(function (el) { el.remove(); });
+});

@@ -73,3 +73,30 @@ def test_a_viewer_sees_a_read_only_page_not_a_form_to_fill_in(
     assert 'id="read-only"' in html and "you can look at its experiments" in html
     assert 'id="experiment-form"' not in html
     assert client_as(bob).post("/w/acme/experiments/new/", {"dataset": iris.pk}).status_code == 403
+
+
+def test_the_queued_message_is_marked_to_go_once_the_job_runs(
+    client_as: Any, alice: Any, iris: Any
+) -> None:
+    client = client_as(alice)
+    answer = client.post("/w/acme/experiments/new/", {
+        "dataset": iris.pk, "target": "species", "algorithm": "decision_tree"}, follow=True)
+    html = answer.content.decode()
+    assert "is queued." in html
+    assert '<p class="flash flash-success" data-while-queued>' in html
+
+
+def test_epoch_lines_carry_their_numbers() -> None:
+    from ml.callbacks import ProgressCallback
+    from ml.train import _Recorder
+
+    seen: list[str] = []
+
+    class Collect(ProgressCallback):
+        def on_progress(self, fraction: float, message: str) -> None:
+            seen.append(message)
+
+    recorder = _Recorder(Collect())
+    recorder.epoch_span = (0.6, 0.78, 15)
+    recorder.on_epoch(3, {"loss": 0.4123, "val_loss": 0.4391})
+    assert seen[-1] == "Epoch 1/15 — loss 0.4123, val_loss 0.4391"
