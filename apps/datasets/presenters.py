@@ -45,3 +45,21 @@ def warnings_by_severity(dataset: Dataset) -> list[tuple[str, list[dict[str, Any
     for warning in (dataset.quality or {}).get("warnings", []):
         groups.setdefault(warning.get("severity") or "warning", []).append(warning)
     return [(severity, items) for severity, items in groups.items() if items]
+
+
+# A kind of warning about more columns than this is folded (its summary names how many).
+FOLD_AFTER = 5
+
+
+def warning_groups(dataset: Dataset) -> list[dict[str, Any]]:
+    """Warnings by severity (worst first), then by kind: one foldable group per code."""
+    out = []
+    for severity, items in warnings_by_severity(dataset):
+        kinds: dict[str, list[dict[str, Any]]] = {}
+        for warning in items:
+            kinds.setdefault(str(warning.get("code") or ""), []).append(warning)
+        out.append({"severity": severity, "count": len(items), "kinds": [
+            {"code": code, "items": found, "open": len(found) <= FOLD_AFTER,
+             "columns": sum(1 for w in found if w.get("column"))}
+            for code, found in kinds.items()]})
+    return out

@@ -50,18 +50,20 @@ def dataset_get(*, workspace: Workspace, pk: Any) -> Dataset:
     )
 
 
-def dataset_preview(*, dataset: Dataset, rows: int = PREVIEW_DEFAULT_ROWS) -> dict[str, Any]:
-    """Return the first `rows` rows as JSON-safe `{"columns", "rows"}`; empty until ready."""
+def dataset_preview(*, dataset: Dataset, rows: int = PREVIEW_DEFAULT_ROWS,
+                    max_columns: int | None = None) -> dict[str, Any]:
+    """Return the first `rows` rows (of the first `max_columns` columns when given) as
+    JSON-safe `{"columns", "rows"}`; empty until ready."""
     rows = max(1, min(int(rows), PREVIEW_MAX_ROWS))
     if dataset.status != DatasetStatus.READY or not dataset.parquet:
-        return {"columns": [c["name"] for c in dataset.columns], "rows": []}
+        return {"columns": [c["name"] for c in dataset.columns][:max_columns], "rows": []}
     import pyarrow.parquet as pq
 
     with default_storage.open(dataset.parquet, "rb") as fh:
         parquet = pq.ParquetFile(fh)
-        # Read one small batch: a preview never loads the whole file.
-        batch = next(parquet.iter_batches(batch_size=rows), None)
-        names = list(parquet.schema_arrow.names)
+        names = list(parquet.schema_arrow.names)[:max_columns]
+        # Read one small batch of those columns: a preview never loads the whole file.
+        batch = next(parquet.iter_batches(batch_size=rows, columns=names), None)
         if batch is None:
             return {"columns": names, "rows": []}
         frame = batch.to_pandas()

@@ -21,7 +21,7 @@ from apps.core.uploads import UploadTooLarge
 from apps.datasets.exports import dataset_csv_response
 from apps.datasets.forms import DatasetRenameForm
 from apps.datasets.models import Dataset
-from apps.datasets.presenters import column_rows, warnings_by_severity
+from apps.datasets.presenters import column_rows, warning_groups
 from apps.datasets.selectors import (
     PREVIEW_DEFAULT_ROWS,
     PREVIEW_MAX_ROWS,
@@ -97,14 +97,28 @@ def _upload_error(request: HttpRequest, message: str, *, status: int) -> HttpRes
     return render(request, "datasets/list.html", context, status=status)
 
 
+# A 5,000-column table made a 210,000 px page: columns are paged, the preview is cut.
+COLUMNS_PER_PAGE = 50
+PREVIEW_COLUMNS = 50
+
+
 @require_GET
 @workspace_view()
 def dataset_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
+    # Wide tables: the columns are searched and paged, the preview shows the first ones.
+    search = (request.GET.get("column") or "").strip()[:200]
+    columns = [c for c in (dataset.profile or {}).get("columns", [])
+               if search.lower() in str(c.get("name", "")).lower()]
+    page = Paginator(columns, COLUMNS_PER_PAGE).get_page(request.GET.get("columns_page"))
     context = {
         "workspace": request.workspace, "membership": request.membership, "dataset": dataset,
-        "column_rows": column_rows(dataset.profile), "warnings": warnings_by_severity(dataset),
-        "preview": dataset_preview(dataset=dataset, rows=PREVIEW_DEFAULT_ROWS),
+        "column_rows": column_rows({"columns": list(page.object_list)}),
+        "column_page": page, "column_search": search, "columns_found": len(columns),
+        "warnings": warning_groups(dataset),
+        "preview": dataset_preview(dataset=dataset, rows=PREVIEW_DEFAULT_ROWS,
+                                   max_columns=PREVIEW_COLUMNS),
+        "preview_columns": PREVIEW_COLUMNS,
     }
     return render(request, "datasets/detail.html", context)
 
@@ -130,9 +144,10 @@ def dataset_status_view(request: HttpRequest, pk: int) -> HttpResponse:
 def dataset_preview_view(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
     rows = int_param(request.GET, "rows", PREVIEW_DEFAULT_ROWS, low=1, high=PREVIEW_MAX_ROWS)
-    preview = dataset_preview(dataset=dataset, rows=rows)
+    preview = dataset_preview(dataset=dataset, rows=rows, max_columns=PREVIEW_COLUMNS)
     return render(request, "datasets/detail.html#preview",
-                  {"workspace": request.workspace, "dataset": dataset, "preview": preview})
+                  {"workspace": request.workspace, "dataset": dataset, "preview": preview,
+                   "preview_columns": PREVIEW_COLUMNS})
 
 
 @require_http_methods(["GET", "POST"])

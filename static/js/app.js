@@ -106,3 +106,15 @@ document.addEventListener("htmx:afterSettle", function () {
   if (!badge || badge.textContent.trim() === "queued") return;
   document.querySelectorAll("[data-while-queued]").forEach(function (el) { el.remove(); });
 });
+// <input data-filter-options="select-id">: typing hides the select's options that do not match
+// (a target among thousands of columns).
+document.addEventListener("input", function (evt) {
+  var input = evt.target.closest && evt.target.closest("[data-filter-options]");
+  if (!input) return;
+  var select = document.getElementById(input.getAttribute("data-filter-options"));
+  if (!select) return;
+  var needle = input.value.trim().toLowerCase();
+  Array.prototype.forEach.call(select.options, function (option) {
+    option.hidden = needle !== "" && option.value !== "" && option.value.toLowerCase().indexOf(needle) < 0;
+  });
+});
