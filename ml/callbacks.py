@@ -19,6 +19,10 @@ class ProgressCallback:
     def on_log(self, message: str) -> None:
         """A log line worth showing to the user."""
 
+    def on_trial(self, trial: dict[str, Any]) -> None:
+        """One finished tuning trial or `auto` candidate: its params (and algorithm), mean and
+        std score (None when it failed, with `error`), fit time."""
+
     def should_stop(self) -> bool:
         """Return True to cancel; the engine then raises TrainingCancelled."""
         return False

@@ -99,6 +99,9 @@ class _Recorder(ProgressCallback):
         logger.info(message)
         self.user.on_log(message)
 
+    def on_trial(self, trial: dict[str, Any]) -> None:
+        self.user.on_trial(trial)
+
     def should_stop(self) -> bool:
         return self.user.should_stop()
 
@@ -117,6 +120,9 @@ class _CancelOnly(ProgressCallback):
 
     def check_cancelled(self) -> None:
         self.inner.check_cancelled()
+
+    def on_trial(self, trial: dict[str, Any]) -> None:
+        self.inner.on_trial(trial)
 
 
 def _is_finite_number(value: Any) -> bool:
@@ -392,6 +398,11 @@ class _Run:
         self.cv_metrics = {metric: {"mean": best["mean_score"], "std": best["std_score"]}}
         self.rec.on_log(f"Tuning ran {len(result.trials)} trials; best {metric} "
                         f"{result.best_score:.4f} with {result.best_params}.")
+        if (self.config.time_budget_s and tcfg.method != "grid"
+                and len(result.trials) < tcfg.n_trials):
+            self.rec.on_log(f"Tuning stopped after {len(result.trials)} of {tcfg.n_trials} "
+                            f"trials: its time budget of {self.config.time_budget_s:.0f} s "
+                            "ran out.")
         return spec.validate_params({**params, **result.best_params})
 
     def fit_auto(self, X: pd.DataFrame, y: np.ndarray, cv: Any) -> tuple[Pipeline, str, dict]:
@@ -416,6 +427,13 @@ class _Run:
         self.cv_metrics = {metric: {"mean": best["mean_score"], "std": best["std_score"]}}
         self.rec.on_log(f"auto tried {len(result.leaderboard)} algorithms and kept "
                         f"{result.best_algorithm} ({metric} {best['mean_score']:.4f}).")
+        if result.skipped:
+            self.rec.on_log(f"auto stopped when its time budget of {budget:.0f} s ran out; "
+                            f"not tried: {', '.join(result.skipped)}. Give it a larger "
+                            "time_budget_s to try them.")
+        else:
+            self.rec.on_log("auto tried every candidate within its time budget of "
+                            f"{budget:.0f} s.")
         return result.pipeline, result.best_algorithm, result.best_params
 
     # -- evaluation

@@ -71,6 +71,8 @@ class AutoResult:
     best_algorithm: str
     best_params: dict[str, Any]
     pipeline: Any
+    # Candidates not tried because the time budget ran out (in the order they came).
+    skipped: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- scoring and CV
@@ -254,6 +256,7 @@ class _Trials:
             record.update({"mean_score": None, "std_score": None, "error": str(exc)})
         record["fit_time_s"] = round(time.monotonic() - started, 3)
         self.records.append(record)
+        self.callback.on_trial({**record, "metric": self.scorer.metric})
         mean = record.get("mean_score")
         return math.nan if mean is None else float(mean)
 
@@ -364,8 +367,10 @@ def auto_select(
                      scoring_cv(cv, y, task=task, random_state=random_state),
                      Scorer(metric, n_classes=n_classes), callback=callback,
                      deadline=time.monotonic() + time_budget_s)
+    skipped: list[str] = []
     for i, (key, params) in enumerate(candidates):
         if trials.out_of_time():
+            skipped = [k for k, _ in candidates[i:]]
             logger.info("auto stopped before %s: time budget of %.0f s reached.", key,
                         time_budget_s)
             break
@@ -379,4 +384,5 @@ def auto_select(
     best = leaderboard[0]
     callback.check_cancelled()
     pipeline = make_pipeline(best["algorithm"], best["params"]).fit(X, y)
-    return AutoResult(metric, leaderboard, best["algorithm"], dict(best["params"]), pipeline)
+    return AutoResult(metric, leaderboard, best["algorithm"], dict(best["params"]), pipeline,
+                      skipped=skipped)

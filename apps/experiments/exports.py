@@ -134,10 +134,13 @@ def _bar(value: Any, numbers: list[float], lower: bool) -> float:
 def config_diff(experiments: list[Experiment]) -> list[dict[str, Any]]:
     """The configuration values (algorithm, params, preprocessing, validation, features...)
     that differ between the experiments, one row per setting."""
-    flat = [_flatten({"algorithm": e.algorithm, "dataset": e.dataset.name if e.dataset else None,
-                      "target": e.target, **{k: v for k, v in (e.config or {}).items()
-                                             if k not in ("target", "algorithm", "task")}})
-            for e in experiments]
+    flat = []
+    for e in experiments:
+        settings = {k: v for k, v in (e.config or {}).items()
+                    if k not in ("target", "algorithm", "task")}
+        flat.append(dict(_flatten("", {
+            "algorithm": e.algorithm, "dataset": e.dataset.name if e.dataset else None,
+            "target": e.target, **settings})))
     keys: list[str] = []
     for item in flat:
         keys += [k for k in item if k not in keys]
@@ -147,17 +150,6 @@ def config_diff(experiments: list[Experiment]) -> list[dict[str, Any]]:
         if len({_text(v) for v in values}) > 1:
             rows.append({"setting": key, "values": [_text(v) for v in values]})
     return rows
-
-
-def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        name = f"{prefix}{key}"
-        if isinstance(item, dict) and item:
-            out.update(_flatten(item, name + "."))
-        else:
-            out[name] = item
-    return out
 
 
 def _text(value: Any) -> str:

@@ -33,6 +33,9 @@ class ExperimentCallback(ProgressCallback):
         self.progress = 0.0
         self.lines: list[str] = []
         self.history: list[dict[str, Any]] = []
+        # Finished trials (tuning) or candidates (auto), in the order they ended, each with the
+        # best score so far: the page shows them while the job runs, and after a cancel.
+        self.trials: list[dict[str, Any]] = []
         self._dirty = False
         self._last_write = 0.0
         self._last_check = 0.0
@@ -54,6 +57,28 @@ class ExperimentCallback(ProgressCallback):
     def on_log(self, message: str) -> None:
         self.lines.append(str(message))
         self._changed()
+
+    def on_trial(self, trial: dict[str, Any]) -> None:
+        from ml.evaluation import LOWER_IS_BETTER
+
+        params = dict(trial.get("params") or {})
+        row: dict[str, Any] = {"trial": len(self.trials) + 1}
+        if "algorithm" in params and "params" in params:  # an auto candidate
+            row["algorithm"] = params["algorithm"]
+            params = dict(params["params"] or {})
+        score = trial.get("mean_score")
+        scores = [t["mean_score"] for t in self.trials if t.get("mean_score") is not None]
+        if score is not None:
+            scores.append(score)
+        lower = trial.get("metric") in LOWER_IS_BETTER
+        row.update({"mean_score": _plain(score), "std_score": _plain(trial.get("std_score")),
+                    "best_so_far": _plain((min if lower else max)(scores)) if scores else None,
+                    "fit_time_s": trial.get("fit_time_s"), "params": _json_safe(params)})
+        if trial.get("error"):
+            row["error"] = str(trial["error"])[:300]
+        self.trials.append(row)
+        self._dirty = True
+        self.flush()  # a trial takes seconds at least: show each one as it ends
 
     def should_stop(self) -> bool:
         now = time.monotonic()
@@ -77,12 +102,13 @@ class ExperimentCallback(ProgressCallback):
             return
         self._dirty = False
         self._last_write = time.monotonic()
-        updated = Experiment.objects.filter(pk=self.experiment_id, status=Status.RUNNING).update(
-            progress=round(self.progress, 4),
-            log=self.lines[-MAX_LOG_LINES:],
-            history=self.history,
-            heartbeat_at=timezone.now(),
-        )
+        fields: dict[str, Any] = {"progress": round(self.progress, 4),
+                                  "log": self.lines[-MAX_LOG_LINES:], "history": self.history,
+                                  "heartbeat_at": timezone.now()}
+        if self.trials:
+            fields["leaderboard"] = self.trials  # the final, ranked board replaces it
+        updated = Experiment.objects.filter(pk=self.experiment_id,
+                                            status=Status.RUNNING).update(**fields)
         if not updated:
             self._stop = True  # ended elsewhere: stop at the engine's next check
 
@@ -93,3 +119,13 @@ def _finite(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return number == number and number not in (float("inf"), float("-inf"))
+
+
+def _plain(value: Any) -> float | None:
+    return float(value) if _finite(value) else None
+
+
+def _json_safe(value: Any) -> Any:
+    from ml.predict import to_json_safe
+
+    return to_json_safe(value)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseStopPolling
 
 from apps.accounts.tenancy import workspace_view
-from apps.core.params import id_list_param, id_param, parse_id
+from apps.core.params import id_list_param, id_param, int_param, parse_id
 from apps.core.quotas import QuotaExceeded
 from apps.experiments import charts, exports, forms, selectors, services
 from apps.experiments.models import Status
@@ -267,9 +267,12 @@ def experiment_form_fields_view(request: HttpRequest) -> HttpResponse:
     """Re-render the dataset-dependent part of the form (HTMX, on any change)."""
     body = _body(request, request.GET, refresh=True)
     body["features"] = request.GET.getlist("features")
-    chose_dataset = request.htmx and request.htmx.trigger == "id_dataset"
-    return render(request, TEMPLATE_FORM + "#dynamic",
-                  _form_context(request, body, default_target=bool(chose_dataset)))
+    chose_dataset = request.GET.get("changed") == "id_dataset" or (
+        request.htmx and request.htmx.trigger == "id_dataset")
+    context = _form_context(request, body, default_target=bool(chose_dataset))
+    # Echoed into the part, so the page can refuse a response older than its latest choice.
+    context["refresh_seq"] = int_param(request.GET, "refresh_seq", 0, low=0, high=2**31)
+    return render(request, TEMPLATE_FORM + "#dynamic", context)
 
 
 # ---------------------------------------------------------------- detail, live part, actions
@@ -293,6 +296,7 @@ def _detail_context(request: HttpRequest, pk: int) -> dict[str, Any]:
         "importance": [{**f, "pct": round(100 * abs(float(f.get("importance") or 0)) / top, 1)}
                        for f in importance],
         "leaderboard": _leaderboard(experiment.leaderboard or [], experiment.task),
+        "live_trials": _live_trials(experiment),
         "primary": exports.primary_metric(experiment),
         "best_params": json.dumps(experiment.best_params or {}, indent=2),
     }
@@ -334,6 +338,25 @@ def _leaderboard(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
         })
     return {"rows": shown, "has_algorithm": any(r["algorithm"] for r in shown),
             "has_note": any(r["note"] for r in shown)}
+
+
+def _live_trials(experiment: Any) -> list[dict[str, Any]]:
+    """Trials or candidates finished so far (while running, and what was tried before a
+    cancel or a failure), in the order they ended, with the best score so far."""
+    if experiment.status == Status.SUCCEEDED:
+        return []
+    rows = [r for r in experiment.leaderboard or [] if isinstance(r, dict) and "trial" in r]
+    return [{"trial": r["trial"],
+             "algorithm": _algorithm_label(r["algorithm"], experiment.task)
+             if r.get("algorithm") else "",
+             "score": _four(r.get("mean_score")), "std": _four(r.get("std_score")),
+             "best": _four(r.get("best_so_far")),
+             "is_best": r.get("mean_score") is not None
+             and r.get("mean_score") == r.get("best_so_far"),
+             "fit_time_s": r.get("fit_time_s"), "error": r.get("error", ""),
+             "params": ", ".join(f"{k} = {_param_text(v)}"
+                                 for k, v in (r.get("params") or {}).items())}
+            for r in rows]
 
 
 def _four(value: Any) -> str | None:

@@ -118,3 +118,33 @@ document.addEventListener("input", function (evt) {
     option.hidden = needle !== "" && option.value !== "" && option.value.toLowerCase().indexOf(needle) < 0;
   });
 });
+
+// The new-experiment form: a change of any [data-refresh] control asks the server to redraw
+// the part that depends on it. The listener is on the document, so a control swapped in a
+// moment ago works at once; each request carries a sequence number the answer echoes, and an
+// answer older than the latest choice is not swapped in over it (it would undo that choice).
+var refreshTimer = null;
+function askRefresh(control) {
+  var form = control.form;
+  var seq = form && form.querySelector("#refresh-seq");
+  if (!seq || !window.htmx) return;
+  seq.value = String(Number(seq.value || "0") + 1);
+  form.querySelector("#refresh-changed").value = control.id || control.name || "";
+  htmx.trigger(form, "refresh");
+}
+document.addEventListener("change", function (evt) {
+  var control = evt.target.closest && evt.target.closest("[data-refresh]");
+  if (!control) return;
+  clearTimeout(refreshTimer);
+  var delay = Number(control.getAttribute("data-refresh-delay") || "0");
+  // Arrowing through a select fires a change per option: only the last one, once it rests.
+  if (delay) refreshTimer = setTimeout(function () { askRefresh(control); }, delay);
+  else askRefresh(control);
+});
+document.addEventListener("htmx:beforeSwap", function (evt) {
+  var target = evt.detail.target;
+  if (!target || target.id !== "dynamic") return;
+  var seq = document.getElementById("refresh-seq");
+  var answer = /data-seq="(\d+)"/.exec(evt.detail.serverResponse || "");
+  if (seq && answer && Number(answer[1]) < Number(seq.value)) evt.detail.shouldSwap = false;
+});
