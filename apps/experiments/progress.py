@@ -47,6 +47,11 @@ class ExperimentCallback(ProgressCallback):
         self.progress = max(self.progress, min(1.0, float(fraction)))
         if message and (not self.lines or self.lines[-1] != message):
             self.lines.append(message)
+            # A new step is written at once: it often starts the longest wait ("Fitting the
+            # final model"), and throttled it stayed unwritten until the step ended.
+            self._dirty = True
+            self.flush()
+            return
         self._changed()
 
     def on_epoch(self, epoch: int, logs: dict[str, Any]) -> None:

@@ -69,3 +69,17 @@ def test_auto_candidates_are_live_and_auto_says_what_it_skipped() -> None:
     assert len(seen) == 1 and seen[0]["params"]["algorithm"] == "linear"
     assert any("not tried: random_forest, hist_gradient_boosting, knn" in line
                for line in result.log)
+
+
+def test_a_new_step_is_written_at_once_and_fraction_only_updates_are_throttled(
+    workspace: Any, iris: Any, alice: Any
+) -> None:
+    experiment = _running(workspace, iris, alice)
+    callback = ExperimentCallback(experiment.pk, write_every_s=3600)
+    callback.on_progress(0.1, "Checking the data")
+    callback.on_progress(0.6, "Fitting the final model")  # then minutes without an event
+    experiment.refresh_from_db()
+    assert experiment.log[-1] == "Fitting the final model"
+    callback.on_progress(0.7, "Fitting the final model")  # the same step, further on
+    experiment.refresh_from_db()
+    assert experiment.progress == pytest.approx(0.6)  # throttled: written later
