@@ -130,7 +130,7 @@ function askRefresh(control) {
   if (!seq || !window.htmx) return;
   seq.value = String(Number(seq.value || "0") + 1);
   form.querySelector("#refresh-changed").value = control.id || control.name || "";
-  htmx.trigger(form, "refresh");
+  htmx.trigger(form.querySelector("#refresher"), "refresh");
 }
 document.addEventListener("change", function (evt) {
   var control = evt.target.closest && evt.target.closest("[data-refresh]");

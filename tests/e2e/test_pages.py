@@ -164,3 +164,34 @@ def test_an_unknown_address_shows_the_products_404_page(page: Any, lab: dict[str
     assert page.inner_text("h1") == "Not found"
     assert "Traceback" not in page.content()
     assert page.get_by_role("button", name="Go home").is_visible()
+
+
+def test_a_slow_answer_to_an_older_choice_does_not_undo_a_newer_one(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    """The target's refresh answers late (a busy server), after the algorithm's: the form
+    keeps the algorithm and its parameters instead of swapping the older answer in."""
+    import threading
+
+    login(page, "olga")
+    slug, dataset = lab["slug"], lab["dataset"]
+    page.goto(f"/w/{slug}/experiments/new/?dataset={dataset.pk}")
+    first = threading.Event()
+
+    def slow_first(route: Any) -> None:
+        if not first.is_set():
+            first.set()
+            response = route.fetch()
+            page.wait_for_timeout(1500)  # answered after the newer request's answer
+            route.fulfill(response=response)
+        else:
+            route.continue_()
+
+    page.route("**/experiments/new/fields/**", slow_first)
+    page.select_option("#id_target", "island")
+    page.select_option("#id_algorithm", "decision_tree")
+    page.locator("#params").wait_for()
+    page.wait_for_timeout(2500)  # the old answer has arrived by now
+    assert page.locator("#id_algorithm").input_value() == "decision_tree"
+    assert page.locator("#params").is_visible()
+    assert page.locator("#id_target").input_value() == "island"
