@@ -195,3 +195,64 @@ def test_a_slow_answer_to_an_older_choice_does_not_undo_a_newer_one(
     assert page.locator("#id_algorithm").input_value() == "decision_tree"
     assert page.locator("#params").is_visible()
     assert page.locator("#id_target").input_value() == "island"
+
+
+def test_compare_shows_one_task_with_the_best_marked(page: Any, lab: dict[str, Any]) -> None:
+    from apps.experiments.models import Experiment, Status
+
+    model = lab["model"]
+    ws, owner = model.workspace, model.created_by
+    runs = [Experiment.objects.create(
+        workspace=ws, dataset=lab["dataset"], created_by=owner, name=name, target="y",
+        task=task, algorithm="ridge", status=Status.SUCCEEDED, metrics=metrics,
+        config={"params": params}) for name, task, metrics, params in (
+            ("ridge a", "regression", {"r2": 0.45, "mae": 43.0}, {"alpha": 1.0}),
+            ("ridge b", "regression", {"r2": -4.24, "mae": 158.0}, {"alpha": 100.0}),
+            ("a classifier", "classification", {"accuracy": 0.9}, {}))]
+    login(page, "olga")
+    page.goto(f"/w/{lab['slug']}/experiments/")
+    for run in runs:
+        page.check(f"input[name=compare][value='{run.pk}']")
+    page.get_by_role("button", name="Compare selected").click()
+    compare = page.locator("#compare")
+    compare.wait_for()
+    assert "Left out, another task than regression: a classifier" in compare.inner_text()
+    assert compare.locator("td.best").count() == 2  # r2 and mae
+    assert "lower is better" in compare.inner_text()
+    assert "params.alpha" in page.locator("#compare-diff").inner_text()
+
+
+def test_a_wide_dataset_page_is_short_and_its_columns_searchable(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.integers(0, 3, size=(30, 2000)),
+                         columns=[f"pixel_{i}" for i in range(2000)])
+    frame["label"] = rng.choice(["a", "b"], 30)
+    dataset = _dataset(lab["model"].workspace, frame)
+    login(page, "olga")
+    page.goto(f"/w/{lab['slug']}/datasets/{dataset.pk}/")
+    height = page.evaluate("document.body.scrollHeight")
+    assert height < 12_000, height  # a 5,000-column table was 210,000 px
+    page.fill("input[name=column]", "pixel_1999")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**column=pixel_1999**")
+    assert "1 column match" in page.inner_text("#columns-found")
+
+
+def test_a_file_predicted_at_once_is_listed_on_the_batch_page(
+    page: Any, lab: dict[str, Any], tmp_path: Any
+) -> None:
+    login(page, "olga")
+    model = lab["model"]
+    page.on("dialog", lambda dialog: dialog.accept())  # the baseline question: yes
+    path = tmp_path / "rows.csv"
+    path.write_text("a,b\n0.1,0.2\n0.3,0.4\n")
+    page.goto(f"/w/{lab['slug']}/models/{model.pk}/batch/")
+    page.set_input_files("input[type=file][name=file]", str(path))
+    with page.expect_download() as download:
+        page.locator("form button[type=submit]").last.click()
+    assert download.value.suggested_filename.endswith("-predictions.csv")
+    page.goto(f"/w/{lab['slug']}/models/{model.pk}/batch/")
+    row = page.locator("table tbody tr").first
+    assert "rows.csv" in row.inner_text() and "at once" in row.inner_text()
