@@ -256,3 +256,36 @@ def test_a_file_predicted_at_once_is_listed_on_the_batch_page(
     page.goto(f"/w/{lab['slug']}/models/{model.pk}/batch/")
     row = page.locator("table tbody tr").first
     assert "rows.csv" in row.inner_text() and "at once" in row.inner_text()
+
+
+def test_the_quality_report_summarises_missing_values_and_the_leaderboard_reads_well(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    from apps.experiments.models import Experiment, Status
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300),
+                          "y": rng.choice(["x", "z"], 300)})
+    frame.loc[:18, "a"] = np.nan  # 19 empty cells: under the warning threshold
+    dataset = _dataset(lab["model"].workspace, frame)
+    dataset.quality = dataset.profile["quality"]
+    dataset.save(update_fields=["quality"])
+    login(page, "olga")
+    page.goto(f"/w/{lab['slug']}/datasets/{dataset.pk}/")
+    quality = page.locator("section[aria-labelledby=quality-title]").inner_text()
+    assert "No problems found" not in quality
+    assert "19 cells are empty across 1 column" in quality
+    run = Experiment.objects.create(
+        workspace=dataset.workspace, dataset=dataset, created_by=lab["model"].created_by,
+        name="auto run", target="y", task="classification", algorithm="auto",
+        status=Status.SUCCEEDED, metrics={"f1_macro": 0.5},
+        leaderboard=[{"rank": 1, "algorithm": "random_forest", "mean_score": 0.512345678,
+                      "std_score": 0.0312345, "fit_time_s": 1.25,
+                      "params": {"n_estimators": 100, "max_depth": None}}])
+    page.goto(f"/w/{lab['slug']}/experiments/{run.pk}/")
+    board = page.locator("#leaderboard")
+    headers = board.locator("thead th").all_inner_texts()
+    assert len(headers) == len(set(headers)) == 5
+    text = board.inner_text()
+    assert "0.5123" in text and "± 0.0312" in text and "Random forest" in text
+    assert "n_estimators = 100, max_depth = none" in text
