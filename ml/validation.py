@@ -66,7 +66,7 @@ def profile_dataframe(df: pd.DataFrame) -> dict[str, Any]:
         }
         columns.append(column)
         column_warnings += _column_warnings(column, summary, n_rows)
-    duplicates = _count_duplicates(summaries, row_hash, n_rows)
+    duplicates = _count_duplicates(df, summaries, row_hash, n_rows)
     return {
         "n_rows": n_rows,
         "n_columns": df.shape[1],
@@ -128,13 +128,26 @@ def _has_distinct_column(summaries: dict[int, dict], n_rows: int) -> bool:
     return n_rows > 0 and any(summary["n_unique"] == n_rows for summary in summaries.values())
 
 
-def _count_duplicates(summaries: dict[int, dict], row_hash: np.ndarray | None, n_rows: int) -> int:
-    """Count rows that repeat an earlier row exactly."""
+def _count_duplicates(df: pd.DataFrame, summaries: dict[int, dict],
+                      row_hash: np.ndarray | None, n_rows: int) -> int:
+    """Count rows that repeat an earlier row exactly (as pandas' `duplicated()` does).
+
+    Equal rows share a row hash, but rows that share one need not be equal (the per-column
+    hashes are summed): only the rows whose hash occurs more than once are compared, exactly.
+    """
     if not summaries or _has_distinct_column(summaries, n_rows):
         return 0
     assert row_hash is not None  # hashed whenever no column was all distinct
-    # Exact duplicates share a row hash; comparing hashes avoids comparing rows pairwise.
-    return n_rows - _n_distinct(row_hash)
+    order = np.argsort(row_hash, kind="stable")
+    ordered = row_hash[order]
+    repeated = ordered[1:] == ordered[:-1]
+    if not repeated.any():
+        return 0
+    shared = np.zeros(len(ordered), dtype=bool)
+    shared[1:] |= repeated
+    shared[:-1] |= repeated
+    candidates = np.sort(order[shared])
+    return int(df.iloc[candidates].duplicated().sum())
 
 
 def _summarise_numbers(values: np.ndarray) -> dict:
@@ -206,10 +219,13 @@ def _summarise_numeric(block: np.ndarray) -> list[dict]:
     with np.errstate(invalid="ignore"):
         integral = np.all(~present | (np.mod(ordered, 1) == 0), axis=0)
     finite = np.where(np.isfinite(block), block, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns give NaN
-        low, high = np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)
-        mean, std = np.nanmean(finite, axis=0), np.nanstd(finite, axis=0, ddof=1)
+    if len(finite) == 0:  # no rows: nothing to summarise (uploads refuse such files)
+        low = high = mean = std = np.full(finite.shape[1], np.nan)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns give NaN
+            low, high = np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)
+            mean, std = np.nanmean(finite, axis=0), np.nanstd(finite, axis=0, ddof=1)
     histograms = _histograms(finite, low, high, n_unique)
     return [
         {
@@ -403,14 +419,6 @@ def _row_hashes(columns: np.ndarray, positions: list[int]) -> np.ndarray:
     z ^= z >> np.uint64(31)
     z *= (np.asarray(positions, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
     return z[:, 0] if z.shape[1] == 1 else z.sum(axis=1, dtype=np.uint64)
-
-
-def _n_distinct(hashes: np.ndarray) -> int:
-    """Count distinct values by sorting: far faster than np.unique on a long int array."""
-    if hashes.size == 0:
-        return 0
-    ordered = np.sort(hashes)
-    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 def _float_bits(block: np.ndarray) -> np.ndarray:
