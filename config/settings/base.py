@@ -225,6 +225,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # Dataset parsing limits (the worker refuses files beyond them with a clear message).
 DATASET_MAX_COLUMNS = env.int("DATASET_MAX_COLUMNS", default=10_000)
 DATASET_MAX_FIELD_CHARS = env.int("DATASET_MAX_FIELD_CHARS", default=1_000_000)
+# Rows a dataset may have (empty: no limit); a longer file fails with a clear message.
+DATASET_MAX_ROWS = env.int("DATASET_MAX_ROWS", default=0) or None
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -328,6 +330,7 @@ EXPERIMENT_THREADS = env.int(
     "EXPERIMENT_THREADS", default=max(1, _CORES // max(1, Q_CLUSTER["workers"])))
 # A job still queued after this long (a lost Redis delivery) is failed by the sweeper.
 EXPERIMENT_QUEUE_TIMEOUT_S = env.int("EXPERIMENT_QUEUE_TIMEOUT_S", default=86400)
+DATASET_QUEUE_TIMEOUT_S = env.int("DATASET_QUEUE_TIMEOUT_S", default=86400)
 # The new-experiment form's target report reads at most this many values of a dataset (its
 # first rows) for the leakage checks; the target column itself is read whole.
 FORM_SAMPLE_CELLS = env.int("FORM_SAMPLE_CELLS", default=2_000_000)
