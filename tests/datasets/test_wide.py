@@ -54,4 +54,4 @@ def test_the_target_picker_offers_a_search_for_many_columns(client_as: Any, alic
                                                             wide: Any) -> None:
     html = client_as(alice).get(f"/w/acme/experiments/new/?dataset={wide.pk}").content.decode()
     assert 'data-filter-options="id_target"' in html
-    assert 'hx-trigger="change delay:400ms"' in html  # arrowing through datasets: one reload
+    assert 'data-refresh-delay="400"' in html  # arrowing through datasets: one reload
