@@ -20,6 +20,7 @@ from apps.accounts.services import (
     membership_add,
     membership_remove,
     membership_set_role,
+    owner_rule_check,
     token_create,
     workspace_create,
     workspace_delete,
@@ -154,12 +155,7 @@ class MemberViewSet(
         return membership_list(workspace=workspace)
 
     def _check_owner_rules(self, role: str | None, target: Membership | None) -> None:
-        # Only owners may create owners or touch an owner's membership.
-        touches_owner = role == Role.OWNER or (target is not None and target.role == Role.OWNER)
-        if touches_owner and not self.membership.has_role(Role.OWNER):
-            from rest_framework.exceptions import PermissionDenied
-
-            raise PermissionDenied("Only an owner can grant, change or remove the owner role.")
+        owner_rule_check(by=self.membership, role=role, target=target)
 
     @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -179,7 +175,8 @@ class MemberViewSet(
         data = self.MemberRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         self._check_owner_rules(data.validated_data["role"], target)
-        membership = membership_set_role(membership=target, role=data.validated_data["role"])
+        membership = membership_set_role(membership=target, role=data.validated_data["role"],
+                                         actor=request.user)
         return Response(MemberSerializer(membership).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from apps.accounts.models import ApiToken, Membership, Role, Workspace
 from apps.accounts.tokens import token_generate, token_hash
 from apps.core.files import storage_delete_prefix, workspace_prefix
+from apps.core.models import Verb
 from apps.core.services import audit_record
 
 User = get_user_model()
@@ -85,11 +86,23 @@ def membership_add(
     audit_record(
         workspace=workspace,
         actor=actor,
-        verb="member.invite",
+        verb=Verb.MEMBER_INVITE,
         target=user.username,
         detail={"role": membership.role},
     )
     return membership
+
+
+def owner_rule_check(*, by: Membership, role: str | None = None,
+                     target: Membership | None = None) -> None:
+    """Only owners may grant the owner role, or change or remove an owner's membership.
+
+    Raises django's PermissionDenied (a 403 on the pages and in the API)."""
+    touches_owner = role == Role.OWNER or (target is not None and target.role == Role.OWNER)
+    if touches_owner and not by.has_role(Role.OWNER):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("Only an owner can grant, change or remove the owner role.")
 
 
 def _owners_left(workspace: Workspace, excluding: Membership) -> int:
@@ -97,16 +110,34 @@ def _owners_left(workspace: Workspace, excluding: Membership) -> int:
 
 
 @transaction.atomic
-def membership_set_role(*, membership: Membership, role: str) -> Membership:
-    """Change a member's role; the last owner cannot be demoted."""
+def membership_set_role(*, membership: Membership, role: str, actor: Any = None) -> Membership:
+    """Change a member's role (recorded in the audit log); the last owner cannot be demoted."""
     role = Role(role)
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
     if locked.role == Role.OWNER and role != Role.OWNER:
         if _owners_left(locked.workspace, locked) == 0:
             raise ValidationError({"role": "The last owner cannot be demoted."})
+    before = locked.role
     locked.role = role
     locked.save(update_fields=["role"])
+    if before != role:
+        audit_record(workspace=locked.workspace, actor=actor, verb=Verb.MEMBER_ROLE,
+                     target=locked.user.username, detail={"from": before, "to": str(role)})
     return locked
+
+
+def workspace_rename(*, workspace: Workspace, name: str, actor: Any = None) -> Workspace:
+    """Give the workspace a new display name (its slug, and so its URLs, stay)."""
+    name = name.strip()[:100]
+    if not name:
+        raise ValidationError({"name": "Give the workspace a name."})
+    before = workspace.name
+    if name != before:
+        workspace.name = name
+        workspace.save(update_fields=["name"])
+        audit_record(workspace=workspace, actor=actor, verb=Verb.WORKSPACE_RENAME,
+                     target=name, detail={"from": before})
+    return workspace
 
 
 @transaction.atomic
@@ -117,9 +148,8 @@ def membership_remove(*, membership: Membership, actor: Any = None) -> None:
         raise ValidationError(
             {"detail": "The last owner cannot be removed. Make someone else owner first."}
         )
-    audit_record(
-        workspace=locked.workspace, actor=actor, verb="member.remove", target=locked.user.username
-    )
+    audit_record(workspace=locked.workspace, actor=actor, verb=Verb.MEMBER_REMOVE,
+                 target=locked.user.username)
     locked.delete()
 
 

@@ -23,12 +23,14 @@ from apps.accounts.services import (
     membership_add,
     membership_remove,
     membership_set_role,
+    owner_rule_check,
     token_create,
     token_revoke,
     workspace_create,
     workspace_delete,
+    workspace_rename,
 )
-from apps.accounts.tenancy import require_role, workspace_view
+from apps.accounts.tenancy import workspace_view
 from apps.core.selectors import dashboard_summary
 
 
@@ -88,8 +90,8 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     form = WorkspaceForm(request.POST)
     if form.is_valid():
-        request.workspace.name = form.cleaned_data["name"]
-        request.workspace.save(update_fields=["name"])
+        workspace_rename(workspace=request.workspace, name=form.cleaned_data["name"],
+                         actor=request.user)
         messages.success(request, "Workspace renamed.")
     return redirect("workspace_settings", request.workspace.slug)
 
@@ -100,8 +102,7 @@ def members(request: HttpRequest) -> HttpResponse:
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         role = form.cleaned_data["role"]
-        if role == Role.OWNER:
-            require_role(request.membership, Role.OWNER)
+        owner_rule_check(by=request.membership, role=role)
         try:
             m = membership_add(
                 workspace=request.workspace,
@@ -147,10 +148,9 @@ def member_update(request: HttpRequest, username: str) -> HttpResponse:
     form = MemberRoleForm(request.POST)
     if form.is_valid():
         role = form.cleaned_data["role"]
-        if Role.OWNER in (role, target.role):
-            require_role(request.membership, Role.OWNER)
+        owner_rule_check(by=request.membership, role=role, target=target)
         try:
-            membership_set_role(membership=target, role=role)
+            membership_set_role(membership=target, role=role, actor=request.user)
             messages.success(request, f"{username} is now {role}.")
         except ValidationError as exc:
             messages.error(request, _errors_text(exc))
@@ -161,8 +161,7 @@ def member_update(request: HttpRequest, username: str) -> HttpResponse:
 @require_POST
 def member_remove(request: HttpRequest, username: str) -> HttpResponse:
     target = _member_or_404(request, username)
-    if target.role == Role.OWNER:
-        require_role(request.membership, Role.OWNER)
+    owner_rule_check(by=request.membership, target=target)
     try:
         membership_remove(membership=target, actor=request.user)
         messages.success(request, f"{username} was removed from the workspace.")

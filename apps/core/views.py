@@ -10,27 +10,9 @@ from django.views.decorators.http import require_GET
 
 from apps.accounts.models import Role, Workspace
 from apps.accounts.tenancy import workspace_view
-from apps.core.models import AuditEvent
+from apps.core.models import AuditEvent, Verb
 
 AUDIT_PAGE_SIZE = 50
-
-# Verbs the apps record, offered in the filter even before they first happen.
-KNOWN_VERBS = (
-    "dataset.upload",
-    "dataset.download",
-    "dataset.rename",
-    "dataset.delete",
-    "experiment.run",
-    "experiment.cancel",
-    "experiment.delete",
-    "model.register",
-    "model.rename",
-    "model.download",
-    "model.delete",
-    "member.invite",
-    "member.remove",
-)
-
 
 def _audit_events(*, workspace: Workspace, verb: str = "") -> QuerySet[AuditEvent]:
     """Return the workspace's audit events, newest first, optionally of one verb."""
@@ -43,7 +25,7 @@ def _audit_events(*, workspace: Workspace, verb: str = "") -> QuerySet[AuditEven
 def _verb_choices(*, workspace: Workspace) -> list[str]:
     """Return the known verbs plus any other verb recorded in this workspace, sorted."""
     recorded = AuditEvent.objects.filter(workspace=workspace).values_list("verb", flat=True)
-    return sorted(set(KNOWN_VERBS) | set(recorded.distinct()))
+    return sorted(set(Verb.values) | set(recorded.distinct()))
 
 
 @workspace_view(role=Role.ADMIN)

@@ -13,6 +13,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from apps.core.csvsafe import csv_safe_cell
+from apps.core.models import Verb
 from apps.core.services import audit_record
 from apps.datasets.models import Dataset, DatasetStatus
 
@@ -56,7 +57,7 @@ def dataset_csv_response(*, dataset: Dataset, user: Any) -> StreamingHttpRespons
     """Return a streamed CSV download of a ready dataset; record it in the audit log."""
     if dataset.status != DatasetStatus.READY or not dataset.parquet:
         raise ValidationError(f"The dataset is {dataset.status}; only ready datasets download.")
-    audit_record(workspace=dataset.workspace, actor=user, verb="dataset.download",
+    audit_record(workspace=dataset.workspace, actor=user, verb=Verb.DATASET_DOWNLOAD,
                  target=dataset, detail={"dataset_id": dataset.pk})
     response = StreamingHttpResponse(dataset_csv_rows(dataset=dataset),
                                      content_type="text/csv; charset=utf-8")

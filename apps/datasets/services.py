@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.core import jobs
 from apps.core.files import storage_delete, storage_path
+from apps.core.models import Verb
 from apps.core.quotas import quota_check_jobs, quota_check_storage
 from apps.core.services import audit_record
 from apps.core.uploads import UploadTooLarge
@@ -90,7 +91,7 @@ def dataset_create(*, workspace: Any, user: Any, upload: Any, name: str | None =
                 workspace=workspace, name=display, original_filename=filename, file=stored,
                 size_bytes=size, created_by=user if getattr(user, "pk", None) else None,
             )
-            audit_record(workspace=workspace, actor=user, verb="dataset.upload", target=dataset,
+            audit_record(workspace=workspace, actor=user, verb=Verb.DATASET_UPLOAD, target=dataset,
                          detail={"dataset_id": dataset.pk, "size_bytes": size})
     except BaseException:
         storage_delete(stored)
@@ -282,7 +283,7 @@ def _cache_forget(dataset_id: int) -> None:
 def dataset_delete(*, dataset: Dataset, user: Any) -> None:
     """Delete the dataset and, once committed, its stored files."""
     names = [dataset.file, dataset.parquet]
-    audit_record(workspace=dataset.workspace, actor=user, verb="dataset.delete", target=dataset,
+    audit_record(workspace=dataset.workspace, actor=user, verb=Verb.DATASET_DELETE, target=dataset,
                  detail={"dataset_id": dataset.pk})
     _cache_forget(dataset.pk)
     dataset.delete()
@@ -298,7 +299,7 @@ def dataset_rename(*, dataset: Dataset, user: Any, name: str) -> Dataset:
         raise ValidationError({"name": ["The name is longer than 200 characters."]})
     old, dataset.name = dataset.name, name
     dataset.save(update_fields=["name", "updated_at"])
-    audit_record(workspace=dataset.workspace, actor=user, verb="dataset.rename", target=dataset,
+    audit_record(workspace=dataset.workspace, actor=user, verb=Verb.DATASET_RENAME, target=dataset,
                  detail={"from": old, "to": name})
     return dataset
 

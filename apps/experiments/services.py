@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.core import jobs
 from apps.core.files import storage_delete, storage_path, storage_save
+from apps.core.models import Verb
 from apps.core.quotas import quota_check_jobs, quota_check_storage
 from apps.core.services import audit_record
 from apps.experiments.models import Experiment, Status
@@ -130,7 +131,7 @@ def experiment_create(*, workspace: Any, user: Any, data: dict[str, Any]) -> Exp
             target=config["target"], task=config["task"], algorithm=config["algorithm"],
             params=config["params"], config=config,
         )
-        audit_record(workspace=workspace, actor=user, verb="experiment.run", target=experiment,
+        audit_record(workspace=workspace, actor=user, verb=Verb.EXPERIMENT_RUN, target=experiment,
                      detail={"experiment": experiment.pk, "algorithm": experiment.algorithm})
         transaction.on_commit(lambda: experiment_enqueue(experiment_id=experiment.pk))
     return experiment
@@ -158,7 +159,7 @@ def experiment_cancel(*, experiment: Experiment, user: Any) -> Experiment:
             cancel_requested=True)
     if not done:
         raise ExperimentEnded(f"The experiment has already ended ({experiment.status}).")
-    audit_record(workspace=experiment.workspace, actor=user, verb="experiment.cancel",
+    audit_record(workspace=experiment.workspace, actor=user, verb=Verb.EXPERIMENT_CANCEL,
                  target=experiment, detail={"experiment": experiment.pk})
     experiment.refresh_from_db()
     return experiment
@@ -172,7 +173,7 @@ def experiment_delete(*, experiment: Experiment, user: Any) -> None:
         except ExperimentEnded:
             pass  # it ended meanwhile
     files = [p.get("file") for p in experiment.plots or []]
-    audit_record(workspace=experiment.workspace, actor=user, verb="experiment.delete",
+    audit_record(workspace=experiment.workspace, actor=user, verb=Verb.EXPERIMENT_DELETE,
                  target=experiment, detail={"experiment": experiment.pk})
     experiment.delete()
     for name in files:

@@ -16,6 +16,7 @@ from django.db.models import Max
 from apps.core import jobs
 from apps.core.csvsafe import csv_frame_to_text
 from apps.core.files import storage_delete, storage_path, storage_save
+from apps.core.models import Verb
 from apps.core.services import audit_record
 from apps.models.cache import bundle_cache
 from apps.models.models import BatchPrediction, BatchStatus, Model
@@ -126,7 +127,7 @@ def model_register(
     except Exception:
         storage_delete(file_name)  # no row points at it: don't leave it behind
         raise
-    audit_record(workspace=workspace, actor=user, verb="model.register", target=model,
+    audit_record(workspace=workspace, actor=user, verb=Verb.MODEL_REGISTER, target=model,
                  detail={"model": model.pk, "version": model.version})
     return model
 
@@ -161,7 +162,7 @@ def model_rename(*, model: Model, name: str, user: Any) -> Model:
         except IntegrityError:
             if attempt == _VERSION_RETRIES - 1:
                 raise
-    audit_record(workspace=model.workspace, actor=user, verb="model.rename", target=model,
+    audit_record(workspace=model.workspace, actor=user, verb=Verb.MODEL_RENAME, target=model,
                  detail={"from": old})
     return model
 
@@ -182,7 +183,7 @@ def model_delete(*, model: Model, user: Any) -> None:
     model.delete()
     bundle_cache.forget(pk)
     transaction.on_commit(lambda: [storage_delete(name) for name in names])
-    audit_record(workspace=workspace, actor=user, verb="model.delete", target=label,
+    audit_record(workspace=workspace, actor=user, verb=Verb.MODEL_DELETE, target=label,
                  detail={"model": pk})
 
 
@@ -317,7 +318,7 @@ def _free_name(frame: Any, name: str) -> str:
 
 def model_download_record(*, model: Model, user: Any, fmt: str) -> None:
     """Record in the audit log that `user` downloaded the model."""
-    audit_record(workspace=model.workspace, actor=user, verb="model.download", target=model,
+    audit_record(workspace=model.workspace, actor=user, verb=Verb.MODEL_DOWNLOAD, target=model,
                  detail={"model": model.pk, "format": fmt})
 
 
@@ -388,7 +389,7 @@ def batch_prediction_start(
     except Exception:
         storage_delete(name)
         raise
-    audit_record(workspace=model.workspace, actor=user, verb="model.batch_predict", target=model,
+    audit_record(workspace=model.workspace, actor=user, verb=Verb.MODEL_BATCH_PREDICT, target=model,
                  detail={"model": model.pk, "batch": batch.pk})
     transaction.on_commit(
         lambda: async_task("apps.models.tasks.batch_predict_task", batch.pk)
@@ -526,5 +527,5 @@ def batch_prediction_fail_stale(*, stale_after_s: float | None = None) -> int:
 
 def batch_prediction_download_record(*, batch: BatchPrediction, user: Any) -> None:
     """Record in the audit log that `user` downloaded a batch job's predictions."""
-    audit_record(workspace=batch.workspace, actor=user, verb="model.batch_download",
+    audit_record(workspace=batch.workspace, actor=user, verb=Verb.MODEL_BATCH_DOWNLOAD,
                  target=batch.model, detail={"model": batch.model_id, "batch": batch.pk})

@@ -106,3 +106,29 @@ def test_a_deleted_actor_still_shows_the_event(client_as, alice, dave, workspace
 
 def test_writes_are_not_allowed(client_as, alice, events):
     assert client_as(alice).post(URL).status_code == 405
+
+
+def test_role_changes_and_renames_are_audited_and_every_verb_is_in_the_filter(
+    client_as, alice, bob, workspace
+):
+    from apps.core.models import AuditEvent, Verb
+
+    client = client_as(alice)
+    client.post(f"/w/{workspace.slug}/members/bob/role/", {"role": "member"})
+    client.post(f"/w/{workspace.slug}/settings/", {"name": "Acme Labs"})
+    events = {e.verb: e for e in AuditEvent.objects.filter(workspace=workspace)}
+    assert events["member.role"].detail == {"from": "viewer", "to": "member"}
+    assert events["member.role"].target == "bob"
+    assert events["workspace.rename"].detail == {"from": "Acme"}
+    page = client.get(f"/w/{workspace.slug}/audit/").content.decode()
+    for verb in Verb.values:  # the filter offers every verb, recorded yet or not
+        assert f'<option value="{verb}"' in page
+
+
+def test_an_unknown_verb_is_refused(workspace, alice):
+    import pytest
+
+    from apps.core.services import audit_record
+
+    with pytest.raises(ValueError, match="not an audit Verb"):
+        audit_record(workspace=workspace, actor=alice, verb="dataset.uploaded")
