@@ -377,9 +377,8 @@ def _time_budget(value: Any) -> float | None:
 
 def _check_algorithm(cfg: TrainConfig) -> None:
     """Check the algorithm key exists (for the task, when the task is already known)."""
-    registry = _registry()
-    if registry is None:
-        return
+    from ml import algorithms as registry  # imported here: it imports scikit-learn
+
     if cfg.task in TASKS:
         spec = registry.get_algorithm(cfg.algorithm, cfg.task)
         cfg.params = spec.validate_params(cfg.params)
@@ -420,15 +419,6 @@ def _check_columns(cfg: TrainConfig, columns: list[str]) -> None:
     time_column = cfg.validation.time_column
     if time_column is not None and time_column not in columns:
         raise ConfigError(f"The time column {time_column!r} is not a column.", field="validation")
-
-
-def _registry() -> Any:
-    """Return ml.algorithms, or None while it does not exist yet."""
-    try:
-        from ml import algorithms
-    except ImportError:
-        return None
-    return algorithms
 
 
 # ---------------------------------------------------------------- with the data
@@ -507,23 +497,7 @@ def _check_tuning_for_task(config: TrainConfig) -> None:
 
 
 def infer_task(series: pd.Series) -> str:
-    """Return "classification" or "regression" for a target column."""
-    for module in ("ml.validation", "ml.data"):
-        try:
-            found = getattr(__import__(module, fromlist=["infer_task"]), "infer_task", None)
-        except ImportError:
-            found = None
-        if found is not None:
-            return str(found(series))
-    return _infer_task_fallback(series)
+    """Return "classification" or "regression" for a target column (ml.validation's rule)."""
+    from ml.validation import infer_task as infer
 
-
-def _infer_task_fallback(series: pd.Series) -> str:
-    present = series.dropna()
-    if _is_bool(present) or not pd.api.types.is_numeric_dtype(present):
-        return "classification"
-    integral = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
-    n_unique = present.nunique()
-    if integral and n_unique <= 20 and n_unique <= max(2, 0.05 * len(present)):
-        return "classification"
-    return "regression"
+    return infer(series)

@@ -42,40 +42,11 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
 def column_kind(series: pd.Series) -> str:
-    """Return the kind of a column: numeric, categorical, boolean, datetime or text."""
-    try:
-        from ml.data import column_kind as data_column_kind
-    except ImportError:
-        return _column_kind_fallback(series)
+    """Return the kind of a column: numeric, categorical, boolean, datetime or text (the one
+    rule, ml.data's, the profile uses too)."""
+    from ml.data import column_kind as data_column_kind
+
     return str(data_column_kind(series))
-
-
-def _column_kind_fallback(series: pd.Series) -> str:
-    present = series.dropna()
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
-    values = present.astype(str).str.strip().str.lower()
-    if len(values) and values.isin(_TRUE | _FALSE).all() and values.nunique() <= 2:
-        return "boolean"
-    if len(values) and _looks_like_dates(values):
-        return "datetime"
-    if len(values) and values.str.len().mean() > 30 and values.nunique() > 0.5 * len(values):
-        return "text"
-    return "categorical"
-
-
-def _looks_like_dates(values: pd.Series) -> bool:
-    sample = values.head(200)
-    if sample.str.len().max() > 64:  # no date is that long; the parser would read it all
-        return False
-    if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).all():
-        return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-    return bool(parsed.notna().mean() > 0.9)
 
 
 def column_kinds(df: pd.DataFrame, columns: list[str] | None = None) -> dict[str, str]:

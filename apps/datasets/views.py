@@ -182,8 +182,7 @@ def dataset_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _experiment_count(dataset: Dataset) -> int:
-    # The experiments app adds this relation; before it exists there are none.
-    return dataset.experiments.count() if hasattr(dataset, "experiments") else 0
+    return dataset.experiments.count()
 
 
 @require_GET
