@@ -322,6 +322,14 @@ def model_download_record(*, model: Model, user: Any, fmt: str) -> None:
                  detail={"model": model.pk, "format": fmt})
 
 
+def model_onnx_possible(*, model: Model) -> bool:
+    """Whether the model can be offered as ONNX: every scikit-learn pipeline, no Keras one."""
+    from ml.algorithms import list_algorithms
+
+    keras = {a["key"] for a in list_algorithms() if a["family"] == "keras"}
+    return model.algorithm not in keras
+
+
 def model_onnx_bytes(*, model: Model) -> bytes:
     """Convert the model to ONNX; raise ExportError where it cannot be converted."""
     from ml.bundle import to_onnx

@@ -62,7 +62,7 @@ def _card_context(request: HttpRequest, model: Any) -> dict[str, Any]:
     return {
         "model": model, "experiment": experiment, "plots": plots,
         "metrics": sorted((model.metrics or {}).items()),
-        "onnx_possible": model.algorithm not in ("mlp", "cnn"),
+        "onnx_possible": services.model_onnx_possible(model=model),
         "fields": _form_fields(model),
         "snippets": _api_snippets(request, model, _example_row(model)),
     }
