@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 
-from apps.core.uploads import _human_bytes
+from apps.core.uploads import UploadTooLarge, _human_bytes
 
 # Routes that take a file upload (multipart) up to MAX_UPLOAD_BYTES.
 UPLOAD_ROUTES = frozenset({"api-datasets", "model-predict", "datasets:upload", "models:batch"})
@@ -25,11 +25,8 @@ def body_limit(request: HttpRequest) -> tuple[int, str]:
         route = ""
     content_type = request.META.get("CONTENT_TYPE", "")
     if route in UPLOAD_ROUTES and content_type.startswith("multipart/"):
-        limit = settings.MAX_UPLOAD_BYTES
-        return limit + 64 * 1024, (
-            f"The file is larger than the upload limit of {_human_bytes(limit)}. "
-            "Split it or ask an administrator to raise MAX_UPLOAD_BYTES."
-        )
+        # Multipart framing around the file, as the upload handler allows.
+        return settings.MAX_UPLOAD_BYTES + 64 * 1024, str(UploadTooLarge().detail)
     if route in JSON_ROUTES:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return limit, (

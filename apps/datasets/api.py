@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import WorkspaceScopedMixin
+from apps.core.params import int_param
 from apps.core.renderers import FastJSONParser
 from apps.datasets.exports import dataset_csv_response
 from apps.datasets.models import Dataset
@@ -148,7 +149,7 @@ class DatasetViewSet(
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, slug: str, pk: str) -> Response:
         dataset = self.get_object()
-        rows = _int_param(request.query_params.get("rows"), PREVIEW_DEFAULT_ROWS)
+        rows = _rows_param(request.query_params)
         return Response(dataset_preview(dataset=dataset, rows=rows))
 
     @extend_schema(
@@ -159,12 +160,12 @@ class DatasetViewSet(
         return dataset_csv_response(dataset=self.get_object(), user=request.user)
 
 
-def _int_param(raw: str | None, default: int) -> int:
-    if raw in (None, ""):
-        return default
-    text = raw.strip()
-    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 18:
-        from rest_framework.exceptions import ValidationError
+def _rows_param(params: Any) -> int:
+    """?rows= as apps.core.params reads it, refused as a field error naming `rows`."""
+    from django.core.exceptions import BadRequest
+    from rest_framework.exceptions import ValidationError
 
-        raise ValidationError({"rows": ["Give a whole number of rows."]})
-    return max(1, min(int(text), PREVIEW_MAX_ROWS))
+    try:
+        return int_param(params, "rows", PREVIEW_DEFAULT_ROWS, low=1, high=PREVIEW_MAX_ROWS)
+    except BadRequest:
+        raise ValidationError({"rows": ["Give a whole number of rows."]}) from None

@@ -98,9 +98,7 @@ def compare_table(experiments: list[Experiment]) -> dict[str, Any]:
     task = max(tasks, key=lambda t: (tasks.count(t), -tasks.index(t))) if tasks else None
     kept = [e for e in experiments if e.task == task] if task else list(experiments)
     left_out = [e for e in experiments if e not in kept]
-    names: list[str] = []
-    for exp in kept:
-        names += [n for n in exp.metrics or {} if n not in names]
+    names = _metric_names(kept)
     rows = [{"experiment": exp, "values": [(exp.metrics or {}).get(n) for n in names]}
             for exp in kept]
     by_metric = []
@@ -117,6 +115,14 @@ def compare_table(experiments: list[Experiment]) -> dict[str, Any]:
     return {"task": task, "metrics": names, "rows": rows, "by_metric": by_metric,
             "left_out": left_out, "diff": config_diff(kept),
             "primary": PRIMARY.get(task or "")}
+
+
+def _metric_names(experiments: list[Experiment]) -> list[str]:
+    """Every metric any of the experiments has, in the order they first appear."""
+    names: list[str] = []
+    for exp in experiments:
+        names += [n for n in exp.metrics or {} if n not in names]
+    return names
 
 
 def _bar(value: Any, numbers: list[float], lower: bool) -> float:
@@ -164,9 +170,7 @@ def _text(value: Any) -> str:
 
 def compare_csv(experiments: list[Experiment]) -> str:
     """Return the experiments (of any task) and their metrics as escaped CSV."""
-    names: list[str] = []
-    for exp in experiments:
-        names += [n for n in exp.metrics or {} if n not in names]
+    names = _metric_names(experiments)
     header = ["id", "name", "dataset", "algorithm", "task", "status", "score",
               "duration_s", *names]
     rows = []

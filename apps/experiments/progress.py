@@ -65,6 +65,7 @@ class ExperimentCallback(ProgressCallback):
 
     def on_trial(self, trial: dict[str, Any]) -> None:
         from ml.evaluation import LOWER_IS_BETTER
+        from ml.predict import to_json_safe
 
         params = dict(trial.get("params") or {})
         row: dict[str, Any] = {"trial": len(self.trials) + 1}
@@ -78,7 +79,7 @@ class ExperimentCallback(ProgressCallback):
         lower = trial.get("metric") in LOWER_IS_BETTER
         row.update({"mean_score": _plain(score), "std_score": _plain(trial.get("std_score")),
                     "best_so_far": _plain((min if lower else max)(scores)) if scores else None,
-                    "fit_time_s": trial.get("fit_time_s"), "params": _json_safe(params)})
+                    "fit_time_s": trial.get("fit_time_s"), "params": to_json_safe(params)})
         if trial.get("error"):
             row["error"] = str(trial["error"])[:300]
         self.trials.append(row)
@@ -128,9 +129,3 @@ def _finite(value: Any) -> bool:
 
 def _plain(value: Any) -> float | None:
     return float(value) if _finite(value) else None
-
-
-def _json_safe(value: Any) -> Any:
-    from ml.predict import to_json_safe
-
-    return to_json_safe(value)

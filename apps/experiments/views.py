@@ -333,7 +333,7 @@ def _leaderboard(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
             else "",
             "score": _four(mean), "std": _four(row.get("std_score")),
             "fit_time_s": row.get("fit_time_s"),
-            "params": ", ".join(f"{k} = {_param_text(v)}" for k, v in params.items()),
+            "params": _params_text(params),
             "note": row.get("note") or row.get("error") or row.get("state") or "",
         })
     return {"rows": shown, "has_algorithm": any(r["algorithm"] for r in shown),
@@ -354,8 +354,7 @@ def _live_trials(experiment: Any) -> list[dict[str, Any]]:
              "is_best": r.get("mean_score") is not None
              and r.get("mean_score") == r.get("best_so_far"),
              "fit_time_s": r.get("fit_time_s"), "error": r.get("error", ""),
-             "params": ", ".join(f"{k} = {_param_text(v)}"
-                                 for k, v in (r.get("params") or {}).items())}
+             "params": _params_text(r.get("params") or {})}
             for r in rows]
 
 
@@ -365,6 +364,10 @@ def _four(value: Any) -> str | None:
     except (TypeError, ValueError):
         return None
     return f"{number:.4f}"
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {_param_text(v)}" for k, v in params.items())
 
 
 def _param_text(value: Any) -> str:
