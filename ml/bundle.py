@@ -30,7 +30,7 @@ from typing import IO, Any
 import joblib
 
 from ml.errors import BundleError, ExportError
-from ml.predict import to_json_safe
+from ml.jsonsafe import to_json_safe
 
 FORMAT = "modelworks-bundle"
 FORMAT_VERSION = 1

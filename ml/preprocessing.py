@@ -67,7 +67,7 @@ def to_category_strings(X: Any) -> Any:
 def _column_strings(column: pd.Series) -> np.ndarray:
     values = column.to_numpy(dtype=object)
     missing = pd.isna(values)
-    if all(isinstance(v, str) for v in values[~missing]):
+    if pd.api.types.infer_dtype(values[~missing], skipna=False) in ("string", "empty"):
         # Already text (what ml.predict sends): fill the gaps without pandas' casts.
         out = values.copy()
         out[missing] = MISSING

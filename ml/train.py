@@ -25,8 +25,8 @@ from ml.algorithms import AUTO_CANDIDATES, get_algorithm
 from ml.callbacks import ProgressCallback
 from ml.config import TrainConfig, validate_for_data
 from ml.errors import ConfigError, DataError, MLError
+from ml.fastpath import EnginePipeline, final_predict, final_predict_proba, transform_features
 from ml.features import build_feature_steps
-from ml.predict import EnginePipeline, final_predict, final_predict_proba, transform_features
 from ml.preprocessing import build_preprocessor, column_kinds, native_category_indices
 
 logger = logging.getLogger(__name__)

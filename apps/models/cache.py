@@ -154,7 +154,11 @@ def bundle_load(model: Any) -> Any:
     # sign, before anything is unpickled.
     if hashlib.sha256(data).hexdigest() != model.sha256:
         raise BundleError(_DAMAGED)
-    return load_bundle(io.BytesIO(data), key=settings.MODEL_SIGNING_KEY)
+    bundle = load_bundle(io.BytesIO(data), key=settings.MODEL_SIGNING_KEY)
+    from ml.fastpath import prepare
+
+    prepare(bundle.pipeline)  # the encoders' lookup tables, now rather than on a first call
+    return bundle
 
 
 bundle_cache = BundleCache(maxsize=getattr(settings, "MODEL_CACHE_SIZE", 16),
@@ -163,7 +167,7 @@ bundle_cache = BundleCache(maxsize=getattr(settings, "MODEL_CACHE_SIZE", 16),
 
 
 def warm_start(*, models: int | None = None, background: bool = True,
-               poll_s: float | None = None) -> ModelWarmer | None:
+               poll_s: float | None = None, wait: bool = False) -> ModelWarmer | None:
     """Make a new web process answer its first predictions at warm speed.
 
     Runs the engine's warm-up (imports and first-use setup of the prediction code, ~1-2 s) at
@@ -171,7 +175,9 @@ def warm_start(*, models: int | None = None, background: bool = True,
     (default MODEL_WARM_COUNT, at most the cache's size) into this process's cache and, every
     `poll_s` seconds (MODEL_WARM_POLL_S; 0 turns it off), loads models registered since - so
     the first call after a model is registered finds it loaded, not only after a restart.
-    In a background thread unless `background` is False (then one pass, no polling).
+    In a background thread unless `background` is False (then one pass, no polling); with
+    `wait` the first pass runs before this returns (a web process loads its models before it
+    serves, so its first calls are not slowed by loading them beside it).
     """
     from ml.predict import warm_up
 
@@ -180,12 +186,12 @@ def warm_start(*, models: int | None = None, background: bool = True,
     count = min(count, bundle_cache.maxsize)
     if count <= 0:
         return None
-    poll = getattr(settings, "MODEL_WARM_POLL_S", 2.0) if poll_s is None else poll_s
+    poll = getattr(settings, "MODEL_WARM_POLL_S", 0.5) if poll_s is None else poll_s
     warmer = ModelWarmer(count, poll_s=poll)
+    if wait or not background:
+        warmer.warm_once()
     if background:
         warmer.start()
-    else:
-        warmer.warm_once()
     return warmer
 
 
@@ -208,7 +214,8 @@ class ModelWarmer(threading.Thread):
         from django.db import close_old_connections, connection
 
         try:
-            self.warm_once()
+            if not self.passes:
+                self.warm_once()
             while self.poll_s > 0 and not self.stopped.wait(self.poll_s):
                 close_old_connections()  # as after a request: a broken one is replaced
                 self.warm_once()

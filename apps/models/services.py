@@ -6,6 +6,7 @@ import hashlib
 import logging
 import math
 import tempfile
+import threading
 from typing import IO, Any
 
 from django.conf import settings
@@ -190,6 +191,25 @@ def model_delete(*, model: Model, user: Any) -> None:
 # --- predict -----------------------------------------------------------------------------------
 
 
+_serving = threading.local()
+
+
+def _serving_threads() -> None:
+    """Cap the native thread pools of this serving thread (PREDICT_THREADS, default 1), once.
+
+    A web process answers requests in parallel already (processes x threads); a prediction
+    that also fans out to OpenMP threads (hist_gradient_boosting) fights the others for the
+    same cores: one row took 25 ms instead of 6 on a busy 2-core machine. OpenMP's limit is
+    per thread, so each serving thread sets its own.
+    """
+    if getattr(_serving, "limited", False):
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=int(getattr(settings, "PREDICT_THREADS", 1)))
+    _serving.limited = True
+
+
 def model_predict_rows(
     *, model: Model, rows: Any = None, columns: Any = None, data: Any = None
 ) -> dict[str, Any]:
@@ -198,6 +218,8 @@ def model_predict_rows(
     Raise SchemaError (bad columns or values) or ValidationError (too many rows).
     """
     from ml.predict import columns_to_frame, predict, rows_to_frame
+
+    _serving_threads()
 
     field, items = ("rows", rows) if rows is not None else ("data", data)
     if not isinstance(items, list):
@@ -280,6 +302,8 @@ def batch_prediction_inline(*, model: Model, fileobj: IO[bytes], user: Any, file
 def _predict_csv(*, model: Model, fileobj: IO[bytes],
                  max_rows: int | None = None) -> tuple[str, int]:
     from ml.predict import validate_frame
+
+    _serving_threads()
 
     frame = _read_csv(fileobj)
     if max_rows is not None and len(frame) > max_rows:

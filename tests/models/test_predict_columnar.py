@@ -138,7 +138,7 @@ SCHEMA = [{"name": "n", "kind": "numeric", "dtype": "float64"},
     ["1_000", "1e3", -0.0],
 ])
 def test_numbers_are_read_in_one_pass_as_one_value_at_a_time(values: list[Any]) -> None:
-    from ml.predict import _coerce_numeric, _is_missing, _to_number
+    from ml.schema import _coerce_numeric, _is_missing, _to_number
 
     series, bad = _coerce_numeric(values, "float64")
     expected = [np.nan if _is_missing(v) else _to_number(v) for v in values]
@@ -156,7 +156,7 @@ def test_numbers_are_read_in_one_pass_as_one_value_at_a_time(values: list[Any]) 
     ([10 ** 400], [10 ** 400]),
 ])
 def test_values_that_are_not_finite_numbers_are_named(values: list[Any], bad: list[Any]) -> None:
-    from ml.predict import _coerce_numeric
+    from ml.schema import _coerce_numeric
 
     assert _coerce_numeric(values, "float64")[1] == bad
 

@@ -117,3 +117,28 @@ def test_a_failed_load_reaches_every_waiter_and_is_not_cached(
     with pytest.raises(BundleError):
         bundle_cache.get(model)
     assert bundle_cache.stats().keys == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waiting_warm_start_has_loaded_the_models_when_it_returns(
+        register: Any, reg_result: Any) -> None:
+    """A web process loads its models before it serves (config/wsgi.py waits), then polls."""
+    model = register(reg_result)
+    warmer = warm_start(models=3, poll_s=0.05, wait=True)
+    assert warmer is not None
+    try:
+        assert (model.pk, model.sha256) in bundle_cache.stats().keys  # already, no waiting
+        assert warmer.passes == 1 and warmer.is_alive()
+    finally:
+        warmer.stop()
+        warmer.join(timeout=30)
+
+
+def test_a_loaded_model_has_its_encoder_tables_built(register: Any, clf_result: Any) -> None:
+    """Loading builds the fast path's lookup tables, so the first call does not build them."""
+    from ml.fastpath import _TABLES, _table_encoder, _walk
+
+    model = register(clf_result)
+    bundle = bundle_cache.get(model)
+    encoders = [s for s in _walk(bundle.pipeline) if _table_encoder(s)]
+    assert encoders and all(e in _TABLES for e in encoders)
