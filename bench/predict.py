@@ -9,10 +9,12 @@ throw-away SQLite database - then, as an API client with a token:
 
 1. uploads a generated 30-column table (24 float, 3 int, 3 text columns, binary target) and
    trains each model through the API (80/20 split, `cv_folds: 0`);
-2. per model and server: the first call after the model was registered (cold), then single-row
-   calls (bodies built before the clock) on one keep-alive `requests.Session` and on a new
-   connection per call (median / p95 / p99), 10,000 rows as JSON in both layouts (`rows` and
-   `columns` + `data`) and as a CSV upload;
+2. per model and server: the first call after the experiment reported success (cold: on each
+   server, before anything else touches the model), then single-row calls (bodies built before
+   the clock) on one keep-alive `requests.Session` and on a new connection per call (median /
+   p95 / p99), interleaved call by call with the in-process call below, so that both see the
+   same load; 10,000 rows as JSON in both layouts (`rows` and `columns` + `data`) and as a
+   CSV upload;
 3. the same fitted pipeline in-process in this process, as a practitioner serving it by hand
    would call it: the downloaded bundle's steps in a plain scikit-learn `Pipeline`, `predict`
    + `predict_proba` on a DataFrame built from the same rows; for CSV, `read_csv` + predict +

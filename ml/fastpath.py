@@ -309,7 +309,8 @@ def _encode(encoder: Any, X: np.ndarray) -> np.ndarray | None:
                 index = np.fromiter((get(v, unseen) for v in column), dtype=np.intp,
                                     count=len(column))
             else:  # a hash lookup in C: the Index holds the same categories in the same order
-                index = _category_index(encoder, j, lookup).get_indexer(column)
+                index = _category_index(encoder, j, lookup).get_indexer(
+                    pd.Index(column, dtype=object, copy=False))
                 index[index < 0] = unseen
         except TypeError:  # an unhashable value: scikit-learn says what is wrong
             return None

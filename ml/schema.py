@@ -76,15 +76,17 @@ def columns_to_frame(columns: Any, data: Any, schema: list[dict[str, Any]]) -> p
     if repeated:
         raise SchemaError("Columns named more than once: " + ", ".join(repeated) + ".",
                           columns=repeated)
-    if not isinstance(data, list) or not all(isinstance(r, list) for r in data):
+    if not isinstance(data, list) or not set(map(type, data)) <= {list}:
         raise SchemaError('"data" must be a list of rows, each a list of values.')
     if not data:
         raise SchemaError("No rows to predict: send at least one row.")
     width = len(columns)
-    for number, row in enumerate(data):
-        if len(row) != width:
-            raise SchemaError(f"Row {number} has {len(row)} values; \"columns\" names {width}. "
-                              "Every row needs one value per column, in the same order.")
+    if set(map(len, data)) != {width}:  # C passes; the loop only finds the row to name
+        for number, row in enumerate(data):
+            if len(row) != width:
+                raise SchemaError(
+                    f"Row {number} has {len(row)} values; \"columns\" names {width}. "
+                    "Every row needs one value per column, in the same order.")
     names = [str(col["name"]) for col in schema]
     known = set(names)
     unknown = [c for c in columns if c not in known]
@@ -218,8 +220,8 @@ def _numbers_fast(values: list[Any]) -> np.ndarray | None:
     Returns None whenever the per-value path must decide (a blank or unreadable string, an
     infinity, a "nan" string, a nested list), so both paths give the same answer.
     """
-    try:
-        numbers = np.array(values, dtype=np.float64)
+    try:  # fromiter: no search for nested sequences (a nested list raises, as it should)
+        numbers = np.fromiter(values, dtype=np.float64, count=len(values))
     except (TypeError, ValueError, OverflowError):
         return None
     if numbers.ndim != 1 or len(numbers) != len(values):

@@ -314,11 +314,17 @@ def _store_results(experiment: Experiment, result: Any, callback: ExperimentCall
 
 
 def _register_model(experiment: Experiment, result: Any, callback: ExperimentCallback) -> None:
-    """Register the fitted pipeline in the model registry."""
-    from apps.models.services import model_register
+    """Register the fitted pipeline in the model registry, and wait (boundedly) until the web
+    processes that serve predictions have loaded it."""
+    from apps.models.services import model_register, model_wait_served
 
     model = model_register(experiment=experiment, result=result, user=experiment.created_by)
     callback.on_log(f"Registered as model {model}.")
+    started = time.monotonic()
+    holding, live = model_wait_served(model=model)
+    if live:
+        callback.on_log(f"Loaded by {holding} of {live} web processes that serve predictions "
+                        f"in {time.monotonic() - started:.2f} s.")
 
 
 def experiment_rerun_body(*, experiment: Experiment) -> dict[str, Any]:

@@ -129,6 +129,14 @@ def _file_sha256(fh: Any) -> str:
     return digest.hexdigest()
 
 
+def serving_process_name() -> str:
+    """This process's name among serving processes: host:pid."""
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+
+
 def bundle_file_check(model: Any) -> None:
     """Raise BundleError unless the stored file is the one registered (same SHA-256)."""
     try:
@@ -179,9 +187,11 @@ def warm_start(*, models: int | None = None, background: bool = True,
     `wait` the first pass runs before this returns (a web process loads its models before it
     serves, so its first calls are not slowed by loading them beside it).
     """
+    from apps.models.services import _thread_controller
     from ml.predict import warm_up
 
     warm_up()
+    _thread_controller()  # found once, now, not by the first prediction
     count = getattr(settings, "MODEL_WARM_COUNT", 8) if models is None else models
     count = min(count, bundle_cache.maxsize)
     if count <= 0:
@@ -191,6 +201,9 @@ def warm_start(*, models: int | None = None, background: bool = True,
     if wait or not background:
         warmer.warm_once()
     if background:
+        import atexit
+
+        atexit.register(warmer.stop)  # a process that stops is not waited for (see announce)
         warmer.start()
     return warmer
 
@@ -203,12 +216,18 @@ class ModelWarmer(threading.Thread):
     asked for) and any other error is logged; serving goes on without it.
     """
 
+    # A live process says so at least this often (MODEL_READY_WAIT_S's readers count a process
+    # seen within SERVING_LIVE_S as live).
+    ANNOUNCE_EVERY_S = 5.0
+
     def __init__(self, count: int, *, poll_s: float = 0.0) -> None:
         super().__init__(name="model-warm-start", daemon=True)
         self.count, self.poll_s = count, poll_s
         self.since: Any = None
         self.stopped = threading.Event()
         self.passes = 0
+        self.name = serving_process_name()
+        self._announced: tuple[Any, float] = (None, 0.0)
 
     def run(self) -> None:
         from django.db import close_old_connections, connection
@@ -224,6 +243,25 @@ class ModelWarmer(threading.Thread):
 
     def stop(self) -> None:
         self.stopped.set()
+        if self._announced[0] is not None:
+            from apps.models.services import serving_process_gone
+
+            try:
+                serving_process_gone(name=self.name)
+            except Exception:  # noqa: BLE001 - at exit the database may be gone: it ages out
+                pass
+
+    def announce(self) -> None:
+        """Record which models this process holds, when that changed or every few seconds."""
+        import time as _time
+
+        from apps.models.services import serving_process_announce
+
+        loaded = sorted({pk for pk, _sha in bundle_cache.stats().keys})
+        last, at = self._announced
+        if loaded != last or _time.monotonic() - at > self.ANNOUNCE_EVERY_S:
+            serving_process_announce(name=self.name, loaded=loaded)
+            self._announced = (loaded, _time.monotonic())
 
     def warm_once(self) -> None:
         from apps.models.selectors import models_to_warm
@@ -237,6 +275,7 @@ class ModelWarmer(threading.Thread):
                     bundle_cache.get(model)
                 except BundleError:
                     continue
+            self.announce()
         except Exception:  # noqa: BLE001 - best effort, see the class
             import logging
 

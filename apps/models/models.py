@@ -126,3 +126,20 @@ class BatchPrediction(models.Model):
     @property
     def percent(self) -> int:
         return round(max(0.0, min(1.0, self.progress or 0.0)) * 100)
+
+
+class ServingProcess(models.Model):
+    """A web process that serves predictions, and the models it holds loaded.
+
+    Its model warmer writes the row (at start, whenever what it holds changes, and every few
+    seconds as a sign of life). A finished experiment waits, briefly and boundedly, until every
+    live serving process holds its new model, so the first prediction after "succeeded" is not
+    the one that loads it. Bookkeeping of processes, not tenant data: it names model ids only.
+    """
+
+    name = models.CharField(max_length=200, unique=True, help_text="host:pid")
+    seen_at = models.DateTimeField(db_index=True)
+    loaded = models.JSONField(default=list, help_text="Ids of the models in its cache.")
+
+    def __str__(self) -> str:
+        return f"serving process {self.name}"

@@ -133,6 +133,59 @@ def model_register(
     return model
 
 
+# --- serving processes -------------------------------------------------------------------------
+
+
+def serving_process_announce(*, name: str, loaded: list[int]) -> None:
+    """Record that serving process `name` is alive and holds the models `loaded`."""
+    from django.utils import timezone
+
+    from apps.models.models import ServingProcess
+
+    ServingProcess.objects.update_or_create(
+        name=name, defaults={"seen_at": timezone.now(), "loaded": list(loaded)})
+
+
+def serving_process_gone(*, name: str) -> None:
+    """Forget a serving process that stops (a killed one ages out instead)."""
+    from apps.models.models import ServingProcess
+
+    ServingProcess.objects.filter(name=name).delete()
+
+
+def model_wait_served(*, model: Model, timeout: float | None = None) -> tuple[int, int]:
+    """Wait until every live serving process holds `model` loaded, at most `timeout` seconds
+    (MODEL_READY_WAIT_S). Return (processes holding it, live processes).
+
+    Web processes poll for new models and load them (MODEL_WARM_POLL_S + the load, ~0.3 s for
+    a 100-tree forest); waiting here, before the experiment reports success, means the first
+    prediction a client sends after "succeeded" finds the model loaded. No live serving
+    process (none started, or warming turned off) means no wait. Keras models are never
+    preloaded into web processes, so they are not waited for either.
+    """
+    import time
+
+    from django.utils import timezone
+
+    from apps.models.models import ServingProcess
+    from ml.algorithms import list_algorithms
+
+    keras = {a["key"] for a in list_algorithms() if a.get("family") == "keras"}
+    if model.algorithm in keras:
+        return 0, 0
+    timeout = float(getattr(settings, "MODEL_READY_WAIT_S", 3.0) if timeout is None else timeout)
+    live_s = float(getattr(settings, "SERVING_LIVE_S", 15.0))
+    deadline = time.monotonic() + timeout
+    while True:
+        since = timezone.now() - timezone.timedelta(seconds=live_s)
+        live = list(ServingProcess.objects.filter(seen_at__gte=since).values_list(
+            "loaded", flat=True))
+        holding = sum(1 for loaded in live if model.pk in (loaded or []))
+        if holding == len(live) or time.monotonic() >= deadline:
+            return holding, len(live)
+        time.sleep(0.05)
+
+
 # --- edit / delete -------------------------------------------------------------------------------
 
 
@@ -204,10 +257,23 @@ def _serving_threads() -> None:
     """
     if getattr(_serving, "limited", False):
         return
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=int(getattr(settings, "PREDICT_THREADS", 1)))
+    _thread_controller().limit(limits=int(getattr(settings, "PREDICT_THREADS", 1)))
     _serving.limited = True
+
+
+_controller: list[Any] = []
+_controller_lock = threading.Lock()
+
+
+def _thread_controller() -> Any:
+    """The process's threadpoolctl controller, made once: finding the native libraries costs
+    ~3-12 ms, and the development server starts a new thread for every connection."""
+    with _controller_lock:
+        if not _controller:
+            from threadpoolctl import ThreadpoolController
+
+            _controller.append(ThreadpoolController())
+        return _controller[0]
 
 
 def model_predict_rows(

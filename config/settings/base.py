@@ -345,6 +345,11 @@ MODEL_CACHE_SIZE = env.int("MODEL_CACHE_SIZE", default=16)
 MODEL_CACHE_MAX_BYTES = env.int("MODEL_CACHE_MAX_BYTES", default=1024 * 1024 * 1024)
 # Models each web process loads into its cache at start (the most recently registered).
 MODEL_WARM_COUNT = env.int("MODEL_WARM_COUNT", default=8)
+# A finished experiment waits at most this long for the live web processes to load its model
+# (so the first prediction after "succeeded" is warm); a process not seen for SERVING_LIVE_S
+# is not waited for.
+MODEL_READY_WAIT_S = env.float("MODEL_READY_WAIT_S", default=3.0)
+SERVING_LIVE_S = env.float("SERVING_LIVE_S", default=15.0)
 # Native threads (OpenMP, BLAS) one prediction may use in a web process's serving thread.
 PREDICT_THREADS = env.int("PREDICT_THREADS", default=1)
 # ...and models registered since, looked for this often (one small query; 0 turns it off).

@@ -142,3 +142,69 @@ def test_a_loaded_model_has_its_encoder_tables_built(register: Any, clf_result: 
     bundle = bundle_cache.get(model)
     encoders = [s for s in _walk(bundle.pipeline) if _table_encoder(s)]
     assert encoders and all(e in _TABLES for e in encoders)
+
+
+def test_a_warmer_announces_which_models_its_process_holds(
+        register: Any, reg_result: Any) -> None:
+    from apps.models.cache import serving_process_name
+    from apps.models.models import ServingProcess
+
+    model = register(reg_result)
+    warm_start(models=3, background=False)
+    row = ServingProcess.objects.get(name=serving_process_name())
+    assert row.loaded == [model.pk]
+
+
+def test_a_finished_model_waits_for_the_live_serving_processes_only(
+        register: Any, reg_result: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.models.models import ServingProcess
+    from apps.models.services import model_wait_served
+
+    model = register(reg_result)
+    assert model_wait_served(model=model, timeout=5) == (0, 0)  # nobody serves: no wait
+    ServingProcess.objects.create(name="dead:1", seen_at=timezone.now() - timedelta(hours=1),
+                                  loaded=[])
+    ServingProcess.objects.create(name="web:1", seen_at=timezone.now(), loaded=[model.pk])
+    started = time.monotonic()
+    assert model_wait_served(model=model, timeout=5) == (1, 1)  # the dead one is not waited for
+    assert time.monotonic() - started < 2
+    ServingProcess.objects.create(name="web:2", seen_at=timezone.now(), loaded=[])
+    started = time.monotonic()
+    assert model_wait_served(model=model, timeout=0.3) == (1, 2)  # bounded: gives up
+    assert time.monotonic() - started >= 0.3
+
+
+def test_keras_models_are_not_waited_for(register: Any, reg_result: Any) -> None:
+    from django.utils import timezone
+
+    from apps.models.models import ServingProcess
+    from apps.models.services import model_wait_served
+
+    model = register(reg_result)
+    Model.objects.filter(pk=model.pk).update(algorithm="mlp")
+    model.refresh_from_db()
+    ServingProcess.objects.create(name="web:1", seen_at=timezone.now(), loaded=[])
+    assert model_wait_served(model=model, timeout=5) == (0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_poller_loads_a_new_model_while_the_experiment_waits(
+        register: Any, reg_result: Any, clf_result: Any) -> None:
+    """The handshake end to end in one process: register, the poller loads, the wait ends."""
+    from apps.models.services import model_wait_served
+
+    register(reg_result)
+    warmer = warm_start(models=4, poll_s=0.05, wait=True)
+    assert warmer is not None
+    try:
+        new = register(clf_result, name="registered later")
+        holding, live = model_wait_served(model=new, timeout=30)
+        assert (holding, live) == (1, 1)
+        assert (new.pk, new.sha256) in bundle_cache.stats().keys
+    finally:
+        warmer.stop()
+        warmer.join(timeout=30)
