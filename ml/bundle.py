@@ -136,7 +136,8 @@ def metadata_from_result(result: Any) -> dict[str, Any]:
     names = ("task", "target", "algorithm", "params", "input_schema", "classes", "metrics",
              "cv_metrics", "primary_metric", "score", "best_params", "feature_importance",
              "duration_s")
-    return to_json_safe({name: getattr(result, name, None) for name in names})
+    recorded = result.to_dict()
+    return {name: recorded.get(name) for name in names}
 
 
 def library_versions(pipeline: Any = None) -> dict[str, str | None]:

@@ -74,7 +74,12 @@ def is_date_like(text: str) -> bool:
 
 
 _SPACE = re.compile(r"\s")
-_BOOL_TOKENS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
+# One vocabulary of true/false words: training encodes boolean columns with it
+# (ml.preprocessing), predictions read them with it (ml.schema), and a column of only its
+# non-numeric words reads as boolean (0/1 alone stay numbers).
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "1.0"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})
+_BOOL_TOKENS = (TRUE_WORDS | FALSE_WORDS) - {"1", "0", "1.0", "0.0"}
 
 
 @dataclass(frozen=True)

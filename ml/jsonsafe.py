@@ -12,6 +12,15 @@ import pandas as pd
 _PLAIN = frozenset({str, int, bool})
 
 
+def finite_or_none(value: Any) -> float | None:
+    """Return value as a finite float, or None (missing, NaN, infinite or not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def to_json_safe(value: Any) -> Any:
     """Convert numpy/pandas values to plain Python; NaN, inf and NA become None."""
     if isinstance(value, dict):

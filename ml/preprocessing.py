@@ -22,6 +22,7 @@ from sklearn.preprocessing import (
 )
 
 from ml.config import PreprocessingConfig
+from ml.data import FALSE_WORDS, TRUE_WORDS
 from ml.errors import DataError
 
 KINDS = ("numeric", "categorical", "boolean", "datetime", "text")
@@ -34,8 +35,7 @@ DEFAULT_MAX_CATEGORIES = 100
 NATIVE_MAX_CATEGORIES = 255
 MISSING = "__missing__"
 RARE = "__rare__"
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
 
 
 # ---------------------------------------------------------------- column kinds
@@ -154,7 +154,7 @@ def _bool_column(series: pd.Series) -> np.ndarray:
     values = series.to_numpy(dtype=object)
     present = ~pd.isna(values)
     text = [str(v).strip().lower() if ok else None for v, ok in zip(values, present, strict=True)]
-    return np.array([1.0 if t in _TRUE else 0.0 if t in _FALSE else np.nan for t in text],
+    return np.array([1.0 if t in TRUE_WORDS else 0.0 if t in FALSE_WORDS else np.nan for t in text],
                     dtype=float)
 
 

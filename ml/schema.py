@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.data import FALSE_WORDS, TRUE_WORDS
 from ml.errors import SchemaError
 
-_TRUE = {"true", "yes", "y", "t", "1"}
-_FALSE = {"false", "no", "n", "f", "0"}
 _EXAMPLES = 3  # bad values quoted per column in an error message
 
 
@@ -277,13 +276,13 @@ def _coerce_bool(values: list[Any], missing: list[bool]) -> tuple[np.ndarray, li
 def _to_bool(value: Any) -> bool | None:
     if isinstance(value, bool | np.bool_):
         return bool(value)
-    if isinstance(value, int | np.integer) and value in (0, 1):
-        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
+        return bool(value)  # 1 and 1.0 as the training data's "1" and "1.0"
     if isinstance(value, str):
         text = value.strip().lower()
-        if text in _TRUE:
+        if text in TRUE_WORDS:
             return True
-        if text in _FALSE:
+        if text in FALSE_WORDS:
             return False
     return None
 

@@ -27,6 +27,7 @@ from ml.config import TrainConfig, validate_for_data
 from ml.errors import ConfigError, DataError, MLError
 from ml.fastpath import EnginePipeline, final_predict, final_predict_proba, transform_features
 from ml.features import build_feature_steps
+from ml.jsonsafe import finite_or_none, to_json_safe
 from ml.preprocessing import build_preprocessor, column_kinds, native_category_indices
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,15 @@ class TrainResult:
     # The trivial model on the same split (ml.evaluation.baseline): does this model beat it?
     baseline: dict[str, Any] = field(default_factory=dict)
 
+    # What to_dict() returns: everything but the pipeline, the figures and the log.
+    RECORDED = ("task", "target", "algorithm", "params", "input_schema", "classes", "metrics",
+                "cv_metrics", "history", "leaderboard", "best_params", "feature_importance",
+                "primary_metric", "score", "duration_s", "timings", "baseline")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run's results as JSON-safe values (NaN and infinities become None)."""
+        return to_json_safe({name: getattr(self, name) for name in self.RECORDED})
+
 
 def _fmt_score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
@@ -83,7 +93,7 @@ class _Recorder(ProgressCallback):
         self.user.on_progress(self.fraction, message)
 
     def on_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
-        clean = {k: float(v) for k, v in (logs or {}).items() if _is_finite_number(v)}
+        clean = {k: float(v) for k, v in (logs or {}).items() if finite_or_none(v) is not None}
         self.history.append({"epoch": int(epoch), **clean})
         self.user.on_epoch(epoch, logs)
         if self.epoch_span is not None:
@@ -123,13 +133,6 @@ class _CancelOnly(ProgressCallback):
 
     def on_trial(self, trial: dict[str, Any]) -> None:
         self.inner.on_trial(trial)
-
-
-def _is_finite_number(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 # ---------------------------------------------------------------- errors

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.experiments.models import Experiment, Status
 from ml.callbacks import ProgressCallback
+from ml.jsonsafe import finite_or_none
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class ExperimentCallback(ProgressCallback):
         self._changed()
 
     def on_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
-        clean = {k: float(v) for k, v in (logs or {}).items() if _finite(v)}
+        clean = {k: float(v) for k, v in (logs or {}).items() if finite_or_none(v) is not None}
         self.history.append({"epoch": int(epoch), **clean})
         self._changed()
 
@@ -77,8 +78,10 @@ class ExperimentCallback(ProgressCallback):
         if score is not None:
             scores.append(score)
         lower = trial.get("metric") in LOWER_IS_BETTER
-        row.update({"mean_score": _plain(score), "std_score": _plain(trial.get("std_score")),
-                    "best_so_far": _plain((min if lower else max)(scores)) if scores else None,
+        row.update({"mean_score": finite_or_none(score),
+                    "std_score": finite_or_none(trial.get("std_score")),
+                    "best_so_far": (finite_or_none((min if lower else max)(scores))
+                                    if scores else None),
                     "fit_time_s": trial.get("fit_time_s"), "params": to_json_safe(params)})
         if trial.get("error"):
             row["error"] = str(trial["error"])[:300]
@@ -117,15 +120,3 @@ class ExperimentCallback(ProgressCallback):
                                             status=Status.RUNNING).update(**fields)
         if not updated:
             self._stop = True  # ended elsewhere: stop at the engine's next check
-
-
-def _finite(value: Any) -> bool:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    return number == number and number not in (float("inf"), float("-inf"))
-
-
-def _plain(value: Any) -> float | None:
-    return float(value) if _finite(value) else None

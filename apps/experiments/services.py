@@ -291,14 +291,15 @@ def _store_results(experiment: Experiment, result: Any, callback: ExperimentCall
     jobs.job_saving()  # a cancel asked from here on lets the save finish
     started = time.monotonic()
     plots = _save_plots(experiment, result.figures)
+    recorded = result.to_dict()
     stored = Experiment.objects.filter(pk=experiment.pk, status=Status.RUNNING).update(
         task=result.task, progress=1.0, plots=plots,
-        metrics=to_json_safe(result.metrics), cv_metrics=to_json_safe(result.cv_metrics),
-        history=to_json_safe(result.history or callback.history),
-        leaderboard=to_json_safe(result.leaderboard), best_params=to_json_safe(result.best_params),
-        feature_importance=to_json_safe(result.feature_importance),
+        metrics=recorded["metrics"], cv_metrics=recorded["cv_metrics"],
+        history=recorded["history"] or to_json_safe(callback.history),
+        leaderboard=recorded["leaderboard"], best_params=recorded["best_params"],
+        feature_importance=recorded["feature_importance"],
         score=oriented_score(result.score, result.primary_metric),
-        baseline=to_json_safe(getattr(result, "baseline", None) or {}),
+        baseline=recorded["baseline"] or {},
         log=callback.lines[-500:], heartbeat_at=timezone.now(),
     )
     if not stored:  # ended or deleted meanwhile: keep no orphan files

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
-import math
 import tempfile
 import threading
 from typing import IO, Any
@@ -56,20 +56,6 @@ def _write_bundle(workspace: Any, result: Any, meta: dict[str, Any]) -> tuple[st
     return name, digest.hexdigest(), size
 
 
-def _json_number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _json_metrics(metrics: dict[str, Any] | None) -> dict[str, Any]:
-    from ml.predict import to_json_safe
-
-    return to_json_safe(dict(metrics or {}))
-
-
 def _create_row(*, workspace: Any, name: str, fields: dict[str, Any]) -> Model:
     """Create the row with the next version for `name`; retry when a concurrent register won."""
     for attempt in range(_VERSION_RETRIES):
@@ -100,21 +86,21 @@ def model_register(
     workspace = workspace if workspace is not None else experiment.workspace
     name = (name or "").strip()[:200] or _default_name(experiment, result)
     from ml.bundle import library_versions, metadata_from_result
-    from ml.predict import to_json_safe
 
     meta = metadata_from_result(result)
     file_name, sha256, size = _write_bundle(workspace, result, meta)
+    recorded = result.to_dict()
     fields = {
         "description": description,
         "algorithm": result.algorithm,
         "task": result.task,
         "target": result.target,
-        "input_schema": to_json_safe(list(result.input_schema)),
-        "classes": to_json_safe(result.classes) if result.classes is not None else None,
-        "metrics": _json_metrics(result.metrics),
+        "input_schema": list(recorded["input_schema"]),
+        "classes": recorded["classes"],
+        "metrics": dict(recorded["metrics"] or {}),
         "primary_metric": result.primary_metric or "",
-        "score": _json_number(result.score),
-        "baseline": to_json_safe(getattr(result, "baseline", None) or {}),
+        "score": recorded["score"],
+        "baseline": recorded["baseline"] or {},
         "file": file_name,
         "sha256": sha256,
         "size_bytes": size,
@@ -177,7 +163,7 @@ def model_wait_served(*, model: Model, timeout: float | None = None) -> tuple[in
     live_s = float(getattr(settings, "SERVING_LIVE_S", 15.0))
     deadline = time.monotonic() + timeout
     while True:
-        since = timezone.now() - timezone.timedelta(seconds=live_s)
+        since = timezone.now() - datetime.timedelta(seconds=live_s)
         live = list(ServingProcess.objects.filter(seen_at__gte=since).values_list(
             "loaded", flat=True))
         holding = sum(1 for loaded in live if model.pk in (loaded or []))

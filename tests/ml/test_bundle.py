@@ -251,15 +251,16 @@ def test_onnx_export_refuses_date_columns(fitted: Pipeline) -> None:
 
 
 def test_metadata_from_result_is_json_safe() -> None:
-    class Result:
-        task = "classification"
-        classes = np.array(["a", "b"])
-        metrics = {"f1_macro": np.float32(0.5), "roc_auc": np.nan}
-        duration_s = 1.5
+    from ml.train import TrainResult
 
-    metadata = metadata_from_result(Result())
+    result = TrainResult(
+        pipeline=None, task="classification", target="y", algorithm="linear", params={},
+        input_schema=[], classes=np.array(["a", "b"]),  # type: ignore[arg-type]
+        metrics={"f1_macro": np.float32(0.5), "roc_auc": np.nan},  # type: ignore[dict-item]
+        cv_metrics={}, duration_s=1.5)
+    metadata = metadata_from_result(result)
     assert metadata["classes"] == ["a", "b"] and metadata["metrics"]["roc_auc"] is None
-    assert metadata["target"] is None
+    assert metadata["metrics"]["f1_macro"] == 0.5 and metadata["duration_s"] == 1.5
     json.dumps(metadata, allow_nan=False)
 
 

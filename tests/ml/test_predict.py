@@ -199,3 +199,31 @@ def test_engine_pipelines_predict_one_row_exactly_as_scikit_learn_does() -> None
         served = predict(fast, rows, task="classification", classes=result.classes)
         assert served["predictions"] == plain.predict(rows).tolist()
         assert np.array_equal(np.array(served["probabilities"]), plain.predict_proba(rows))
+
+
+def test_one_true_false_vocabulary_for_training_and_serving() -> None:
+    """A boolean column's "1.0" (or 1.0) reads at serving as training encoded it."""
+    from ml.data import FALSE_WORDS, TRUE_WORDS
+    from ml.preprocessing import _bool_column
+    from ml.schema import _to_bool
+
+    for word in TRUE_WORDS | FALSE_WORDS:
+        encoded = _bool_column(pd.Series([word], dtype=object))[0]
+        assert _to_bool(word) is bool(encoded == 1.0), word
+    assert _to_bool(1.0) is True and _to_bool(0.0) is False and _to_bool(0.5) is None
+
+
+def test_a_train_result_is_recorded_as_json_safe_values() -> None:
+    import json
+
+    from ml.config import TrainConfig
+    from ml.train import TrainResult, train
+
+    frame = pd.DataFrame({"x": np.arange(40.0), "y": ["a", "b"] * 20})
+    result = train(frame, TrainConfig.from_dict({
+        "target": "y", "algorithm": "decision_tree", "validation": {"cv_folds": 0}}))
+    result.metrics["broken"] = float("nan")
+    recorded = result.to_dict()
+    assert set(recorded) == set(TrainResult.RECORDED)
+    assert recorded["metrics"]["broken"] is None
+    json.dumps(recorded, allow_nan=False)  # strict JSON

@@ -110,9 +110,7 @@ def test_a_download_is_an_attachment_with_a_safe_name_and_is_audited(
 
 
 def _hand_fitted(estimator: Any, frame: Any, y: Any, task: str, classes: Any = None) -> Any:
-    """A TrainResult-shaped object around a plain scikit-learn pipeline that skl2onnx converts."""
-    from types import SimpleNamespace
-
+    """A TrainResult around a plain scikit-learn pipeline that skl2onnx converts."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
@@ -123,9 +121,11 @@ def _hand_fitted(estimator: Any, frame: Any, y: Any, task: str, classes: Any = N
     ]).fit(frame, y)
     schema = [{"name": c, "kind": "numeric", "dtype": "float64", "example": 1.0}
               for c in frame.columns]
-    return SimpleNamespace(
+    from ml.train import TrainResult
+
+    return TrainResult(
         pipeline=pipeline, task=task, target="y", algorithm="linear", params={},
-        input_schema=schema, classes=classes, metrics={}, primary_metric="", score=None,
+        input_schema=schema, classes=classes, metrics={}, cv_metrics={},
     )
 
 
