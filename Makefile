@@ -44,10 +44,12 @@ browser:
 
 ## The whole suite with coverage of apps/ and ml/ (SQLite, or PostgreSQL via DATABASE_URL).
 test: install browser
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 ## Known vulnerabilities in the installed requirements (pip-audit; needs PyPI's JSON API).
 audit: install

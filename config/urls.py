@@ -25,8 +25,8 @@ urlpatterns = [
     path(ws + "datasets/", include("apps.datasets.urls")),
     path(ws + "experiments/", include("apps.experiments.urls")),
     path(ws + "models/", include("apps.models.urls")),
-    path(ws, include("apps.core.urls")),
-    path("", include("apps.accounts.urls")),
+    path("", include("apps.accounts.urls")),  # before home's w/<slug>/: it has w/new/
+    path("", include("apps.home.urls")),
 ]
 handler400 = "apps.core.views.bad_request"
 handler404 = "apps.core.views.page_not_found"

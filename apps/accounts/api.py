@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.api_scoping import WorkspaceScopedMixin
 from apps.accounts.models import Membership, Role, Workspace
 from apps.accounts.selectors import membership_list, workspace_list_for_user
 from apps.accounts.services import (
@@ -25,7 +26,7 @@ from apps.accounts.services import (
     workspace_create,
     workspace_delete,
 )
-from apps.core.api import Pagination, WorkspaceScopedMixin
+from apps.core.api import Pagination
 from apps.core.throttles import LoginRateThrottle
 
 

@@ -1,6 +1,6 @@
 """The one place that answers "which workspace, and what may this user do in it".
 
-Pages (`workspace_view`) and the API (`apps.core.api.WorkspaceScopedMixin`) both call
+Pages (`workspace_view`) and the API (`apps.accounts.api_scoping.WorkspaceScopedMixin`) both call
 `workspace_resolve`, so a non-member always gets the same 404 as a missing workspace.
 """
 

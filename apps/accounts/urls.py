@@ -5,7 +5,6 @@ from apps.accounts import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("w/new/", views.workspace_create_view, name="workspace_create"),
-    path("w/<slug:slug>/", views.dashboard, name="workspace_dashboard"),
     path("w/<slug:slug>/settings/", views.workspace_settings, name="workspace_settings"),
     path("w/<slug:slug>/members/", views.members, name="workspace_members"),
     path(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -31,7 +30,6 @@ from apps.accounts.services import (
     workspace_rename,
 )
 from apps.accounts.tenancy import workspace_view
-from apps.core.selectors import dashboard_summary
 
 
 def _errors_text(exc: ValidationError) -> str:
@@ -57,17 +55,6 @@ def workspace_create_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Workspace “{workspace.name}” created.")
         return redirect("workspace_dashboard", workspace.slug)
     return render(request, "accounts/workspace_create.html", {"form": form})
-
-
-@workspace_view()
-def dashboard(request: HttpRequest) -> HttpResponse:
-    from apps.core.quotas import storage_summary, workspace_active_jobs
-
-    summary = dashboard_summary(workspace=request.workspace)
-    return render(request, "accounts/dashboard.html", {
-        "summary": summary, "storage": storage_summary(workspace=request.workspace),
-        "active_jobs": workspace_active_jobs(workspace=request.workspace),
-        "max_jobs": settings.WORKSPACE_MAX_ACTIVE_JOBS or None})
 
 
 @workspace_view(role=Role.OWNER, write_role=Role.OWNER)

@@ -9,10 +9,10 @@ what one tenant can do, not the last byte.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
 
 
 class QuotaExceeded(Exception):
@@ -24,29 +24,29 @@ class QuotaExceeded(Exception):
         self.retry_after = retry_after
 
 
+# Each app that runs jobs or stores files counts its own (registered in its AppConfig.ready):
+# this module, on the ground floor, imports none of them.
+_ACTIVE_JOBS: dict[str, Callable[[Any], int]] = {}
+_STORED_BYTES: dict[str, Callable[[Any], int]] = {}
+
+
+def quota_register(name: str, *, active_jobs: Callable[[Any], int] | None = None,
+                   stored_bytes: Callable[[Any], int] | None = None) -> None:
+    """Count `name`'s queued or running jobs and its stored bytes for a workspace's quotas."""
+    if active_jobs is not None:
+        _ACTIVE_JOBS[name] = active_jobs
+    if stored_bytes is not None:
+        _STORED_BYTES[name] = stored_bytes
+
+
 def workspace_active_jobs(*, workspace: Any) -> int:
     """Count the workspace's jobs that are queued or running, of every kind."""
-    from apps.datasets.models import Dataset, DatasetStatus
-    from apps.experiments.models import Experiment, Status
-    from apps.models.models import BatchPrediction, BatchStatus
-
-    return (
-        Experiment.objects.filter(workspace=workspace,
-                                  status__in=(Status.QUEUED, Status.RUNNING)).count()
-        + Dataset.objects.filter(workspace=workspace, status=DatasetStatus.PROCESSING).count()
-        + BatchPrediction.objects.filter(
-            workspace=workspace, status__in=(BatchStatus.QUEUED, BatchStatus.RUNNING)).count()
-    )
+    return sum(count(workspace) for count in _ACTIVE_JOBS.values())
 
 
 def workspace_stored_bytes(*, workspace: Any) -> int:
     """Bytes the workspace stores: its uploaded datasets and its model files."""
-    from apps.datasets.models import Dataset
-    from apps.models.models import Model
-
-    datasets = Dataset.objects.filter(workspace=workspace).aggregate(n=Sum("size_bytes"))["n"]
-    models = Model.objects.filter(workspace=workspace).aggregate(n=Sum("size_bytes"))["n"]
-    return int(datasets or 0) + int(models or 0)
+    return sum(int(count(workspace) or 0) for count in _STORED_BYTES.values())
 
 
 def quota_check_jobs(*, workspace: Any) -> None:

@@ -18,7 +18,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import WorkspaceScopedMixin
+from apps.accounts.api_scoping import WorkspaceScopedMixin
 from apps.core.params import int_param
 from apps.core.renderers import FastJSONParser
 from apps.datasets.exports import dataset_csv_response

@@ -20,11 +20,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.api_scoping import WorkspaceScopedMixin
 from apps.core.api import (
     BaselineSerializer,
     OutputOnlyMixin,
     Pagination,
-    WorkspaceScopedMixin,
     baseline_out,
 )
 from apps.core.params import parse_id

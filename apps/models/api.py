@@ -22,11 +22,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.api_scoping import WorkspaceScopedMixin
 from apps.accounts.models import Role
 from apps.core.api import (
     BaselineSerializer,
     OutputOnlyMixin,
-    WorkspaceScopedMixin,
     baseline_out,
 )
 from apps.core.renderers import FastJSONParser

@@ -5,3 +5,19 @@ class ModelsConfig(AppConfig):
     name = "apps.models"
     label = "models"
     verbose_name = "Model registry"
+
+    def ready(self) -> None:
+        from django.db.models import Sum
+
+        from apps.core.quotas import quota_register
+        from apps.core.tasks import sweeper_register
+        from apps.models.models import BatchPrediction, BatchStatus, Model
+        from apps.models.services import batch_prediction_fail_stale
+
+        quota_register(
+            "batch_predictions",
+            active_jobs=lambda ws: BatchPrediction.objects.filter(
+                workspace=ws, status__in=(BatchStatus.QUEUED, BatchStatus.RUNNING)).count(),
+            stored_bytes=lambda ws: Model.objects.filter(workspace=ws).aggregate(
+                n=Sum("size_bytes"))["n"] or 0)
+        sweeper_register("batch_predictions", batch_prediction_fail_stale)

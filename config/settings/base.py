@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.datasets",
     "apps.experiments",
     "apps.models",
+    "apps.home",
 ]
 
 MIDDLEWARE = [

@@ -6,10 +6,10 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from apps.core.demo import DEMO_DATASETS, demo_seed_content
 from apps.core.models import AuditEvent
 from apps.datasets.models import Dataset
 from apps.experiments.models import Experiment
+from apps.home.demo import DEMO_DATASETS, demo_seed_content
 from apps.models.models import Model
 
 pytestmark = pytest.mark.django_db

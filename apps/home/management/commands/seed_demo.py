@@ -32,7 +32,7 @@ class Command(BaseCommand):
         workspace = Workspace.objects.filter(slug="demo").first()
         if workspace is None:
             workspace = workspace_create(name=DEMO_WORKSPACE, owner=user)
-        from apps.core.demo import demo_seed_content
+        from apps.home.demo import demo_seed_content
 
         demo_seed_content(workspace=workspace, user=user, train=not options["no_train"])
         self.stdout.write(
