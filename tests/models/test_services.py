@@ -74,10 +74,10 @@ def test_deleting_removes_the_file_and_the_row(
 def test_a_failed_row_insert_leaves_no_file_behind(
     register: Any, clf_result: Any, alice: Any, workspace: Any, monkeypatch: Any
 ) -> None:
-    from apps.models import services
+    from apps.models.services import registry
 
     saved: list[str] = []
-    real_save = services.storage_save
+    real_save = registry.storage_save
 
     def spy(name: str, content: Any) -> str:
         saved.append(real_save(name, content))
@@ -86,8 +86,8 @@ def test_a_failed_row_insert_leaves_no_file_behind(
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "storage_save", spy)
-    monkeypatch.setattr(services, "_create_row", broken)
+    monkeypatch.setattr(registry, "storage_save", spy)
+    monkeypatch.setattr(registry, "_create_row", broken)
     with pytest.raises(RuntimeError):
         model_register(experiment=None, result=clf_result, user=alice, workspace=workspace)
     assert saved and not default_storage.exists(saved[0])
