@@ -22,8 +22,8 @@ from sklearn.preprocessing import (
 )
 
 from ml.config import PreprocessingConfig
-from ml.data import FALSE_WORDS, TRUE_WORDS
 from ml.errors import DataError
+from ml.kinds import FALSE_WORDS, TRUE_WORDS
 
 KINDS = ("numeric", "categorical", "boolean", "datetime", "text")
 # One-hot without limits turns a 2,000-level column into 2,000 dense columns (gigabytes on
@@ -44,7 +44,7 @@ RARE = "__rare__"
 def column_kind(series: pd.Series) -> str:
     """Return the kind of a column: numeric, categorical, boolean, datetime or text (the one
     rule, ml.data's, the profile uses too)."""
-    from ml.data import column_kind as data_column_kind
+    from ml.kinds import column_kind as data_column_kind
 
     return str(data_column_kind(series))
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.data import FALSE_WORDS, TRUE_WORDS
 from ml.errors import SchemaError
+from ml.kinds import FALSE_WORDS, TRUE_WORDS
 
 _EXAMPLES = 3  # bad values quoted per column in an error message
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.data import id_like, is_number, kind_from_dtype, kind_of_uniques
 from ml.errors import DataError
+from ml.kinds import id_like, is_number, kind_from_dtype, kind_of_uniques
 
 HISTOGRAM_BINS = 20
 TOP_VALUES = 10

@@ -203,7 +203,7 @@ def test_engine_pipelines_predict_one_row_exactly_as_scikit_learn_does() -> None
 
 def test_one_true_false_vocabulary_for_training_and_serving() -> None:
     """A boolean column's "1.0" (or 1.0) reads at serving as training encoded it."""
-    from ml.data import FALSE_WORDS, TRUE_WORDS
+    from ml.kinds import FALSE_WORDS, TRUE_WORDS
     from ml.preprocessing import _bool_column
     from ml.schema import _to_bool
 
