@@ -498,6 +498,6 @@ def _check_tuning_for_task(config: TrainConfig) -> None:
 
 def infer_task(series: pd.Series) -> str:
     """Return "classification" or "regression" for a target column (ml.validation's rule)."""
-    from ml.validation import infer_task as infer
+    from ml.targets import infer_task as infer
 
     return infer(series)

@@ -117,7 +117,7 @@ def _target_report(dataset: Any, target: str) -> dict[str, Any]:
 
     from apps.datasets.services import dataset_load_part
     from ml.errors import MLError
-    from ml.validation import target_report
+    from ml.targets import target_report
 
     try:
         # The whole target column (classes and their counts), and a bounded sample of every
@@ -170,7 +170,7 @@ def _form_context(request: HttpRequest, body: dict[str, Any],
     target = body.get("target") if body.get("target") in columns else ""
     target_reason = ""
     if default_target and not target and columns:
-        from ml.validation import likely_target
+        from ml.targets import likely_target
 
         # The profile knows which columns are ids or free text: never preselect those.
         profiled = (dataset.profile or {}).get("columns") or dataset.columns

@@ -13,13 +13,12 @@ from sklearn.datasets import load_diabetes, load_iris
 
 from ml.data import read_csv
 from ml.errors import DataError
+from ml.targets import infer_task, target_report
 from ml.validation import (
     LONG_COLUMN_ROWS,
     _summarise_numbers,
     _summarise_numeric,
-    infer_task,
     profile_dataframe,
-    target_report,
 )
 
 RNG = np.random.default_rng(0)
