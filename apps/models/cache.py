@@ -226,7 +226,7 @@ class ModelWarmer(threading.Thread):
         self.since: Any = None
         self.stopped = threading.Event()
         self.passes = 0
-        self.name = serving_process_name()
+        self.process_name = serving_process_name()  # (Thread.name is the thread's)
         self._announced: tuple[Any, float] = (None, 0.0)
 
     def run(self) -> None:
@@ -247,7 +247,7 @@ class ModelWarmer(threading.Thread):
             from apps.models.services import serving_process_gone
 
             try:
-                serving_process_gone(name=self.name)
+                serving_process_gone(name=self.process_name)
             except Exception:  # noqa: BLE001 - at exit the database may be gone: it ages out
                 pass
 
@@ -260,7 +260,7 @@ class ModelWarmer(threading.Thread):
         loaded = sorted({pk for pk, _sha in bundle_cache.stats().keys})
         last, at = self._announced
         if loaded != last or _time.monotonic() - at > self.ANNOUNCE_EVERY_S:
-            serving_process_announce(name=self.name, loaded=loaded)
+            serving_process_announce(name=self.process_name, loaded=loaded)
             self._announced = (loaded, _time.monotonic())
 
     def warm_once(self) -> None:

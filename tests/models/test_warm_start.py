@@ -208,3 +208,12 @@ def test_the_poller_loads_a_new_model_while_the_experiment_waits(
     finally:
         warmer.stop()
         warmer.join(timeout=30)
+
+
+def test_the_warmer_thread_keeps_its_own_name() -> None:
+    """The serving process's name is not the thread's (Thread.name names it in logs)."""
+    from apps.models.cache import ModelWarmer, serving_process_name
+
+    warmer = ModelWarmer(1)
+    assert warmer.name == "model-warm-start"
+    assert warmer.process_name == serving_process_name()
