@@ -254,9 +254,10 @@ def list_algorithms() -> list[dict[str, Any]]:
     return [spec.to_dict() for spec in _REGISTRY.values()]
 
 
-def algorithm_keys(task: str | None = None) -> list[str]:
-    """Return the registered keys (for one task if given), in catalogue order."""
-    keys = [key for key, spec_task in _REGISTRY if task is None or spec_task == task]
+def algorithm_keys(task: str | None = None, *, family: str | None = None) -> list[str]:
+    """Return the registered keys (for one task, of one family, if given), in catalogue order."""
+    keys = [key for (key, spec_task), spec in _REGISTRY.items()
+            if (task is None or spec_task == task) and (family is None or spec.family == family)]
     return list(dict.fromkeys(keys))
 
 

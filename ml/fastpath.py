@@ -38,7 +38,6 @@ from ml.preprocessing import (
 
 # Lookup tables of fitted encoders, built once per encoder object and process.
 _TABLES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-_INDEXES: weakref.WeakKeyDictionary[Any, dict[int, pd.Index]] = weakref.WeakKeyDictionary()
 _MAX_TABLE_CELLS = 2_000_000  # an encoder whose table would be bigger takes scikit-learn's path
 
 
@@ -264,8 +263,9 @@ def _table_encoder(step: Any) -> bool:
 _UNSEEN = "\x00 a value no training row held \x00"
 
 
-def _encoder_table(encoder: Any) -> list[tuple[dict[str, int], np.ndarray]] | None:
-    """Per input column: {category: row} and the rows of output (the last one: unseen values).
+def _encoder_table(encoder: Any) -> list[tuple[dict[str, int], pd.Index, np.ndarray]] | None:
+    """Per input column: {category: row}, the categories as an Index, and the rows of output
+    (the last one: unseen values).
 
     The rows are scikit-learn's own transform of each fitted category (the others held at a
     known category), so grouping of rare levels, unknown handling and column order are its own.
@@ -288,7 +288,8 @@ def _encoder_table(encoder: Any) -> list[tuple[dict[str, int], np.ndarray]] | No
         probe = np.array([base] * (len(values) + 1), dtype=object)
         probe[:, j] = values + [_UNSEEN]
         out = np.asarray(encoder.transform(probe), dtype=np.float64)
-        tables.append(({v: i for i, v in enumerate(values)},
+        # A dict for a few rows; the same categories, in order, as an Index for many (C lookup).
+        tables.append(({v: i for i, v in enumerate(values)}, pd.Index(values, dtype=object),
                        np.ascontiguousarray(out[:, offset:offset + width])))
         offset += width
     _TABLES[encoder] = tables
@@ -300,7 +301,7 @@ def _encode(encoder: Any, X: np.ndarray) -> np.ndarray | None:
     if tables is None:
         return None
     blocks = []
-    for j, (lookup, rows) in enumerate(tables):
+    for j, (lookup, categories, rows) in enumerate(tables):
         column = X[:, j]
         unseen = len(rows) - 1
         try:
@@ -308,9 +309,8 @@ def _encode(encoder: Any, X: np.ndarray) -> np.ndarray | None:
                 get = lookup.get
                 index = np.fromiter((get(v, unseen) for v in column), dtype=np.intp,
                                     count=len(column))
-            else:  # a hash lookup in C: the Index holds the same categories in the same order
-                index = _category_index(encoder, j, lookup).get_indexer(
-                    pd.Index(column, dtype=object, copy=False))
+            else:
+                index = categories.get_indexer(pd.Index(column, dtype=object, copy=False))
                 index[index < 0] = unseen
         except TypeError:  # an unhashable value: scikit-learn says what is wrong
             return None
@@ -319,14 +319,6 @@ def _encode(encoder: Any, X: np.ndarray) -> np.ndarray | None:
             return None  # not text (CategoryStrings always gives text): let scikit-learn decide
         blocks.append(rows[index])
     return np.hstack(blocks) if blocks else None
-
-
-def _category_index(encoder: Any, j: int, lookup: dict[str, int]) -> pd.Index:
-    index = _INDEXES.get(encoder, {}).get(j)
-    if index is None:
-        index = pd.Index(list(lookup), dtype=object)
-        _INDEXES.setdefault(encoder, {})[j] = index
-    return index
 
 
 # --- forests ---------------------------------------------------------------------------------

@@ -27,14 +27,12 @@ def to_json_safe(value: Any) -> Any:
         return {str(k): to_json_safe(v) for k, v in value.items()}
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
         return _numbers_to_json(value)
-    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1:
-        items = value.tolist()
+    if isinstance(value, list | tuple | set | np.ndarray | pd.Series | pd.Index):
+        items = value.tolist() if hasattr(value, "tolist") else list(value)
         # Labels are nearly always text or whole numbers: no call per value for them.
         if all(item.__class__ in _PLAIN for item in items):
             return items
         return [to_json_safe(item) for item in items]
-    if isinstance(value, list | tuple | set | np.ndarray | pd.Series | pd.Index):
-        return [to_json_safe(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or value is pd.NaT or value is pd.NA:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.jsonsafe import finite_or_none
 from ml.kinds import id_like, is_number, kind_from_dtype, kind_of_uniques
 
 HISTOGRAM_BINS = 20
@@ -168,10 +169,10 @@ def _summarise_numbers(values: np.ndarray) -> dict:
         "n_unique": n_unique,
         "integral": bool(integral),
         "stats": {
-            "min": _number(low),
-            "max": _number(high),
-            "mean": _number(mean),
-            "std": _number(std),
+            "min": finite_or_none(low),
+            "max": finite_or_none(high),
+            "mean": finite_or_none(mean),
+            "std": finite_or_none(std),
         },
         "histogram": _sorted_histogram(finite, n_unique),
     }
@@ -228,10 +229,10 @@ def _summarise_numeric(block: np.ndarray) -> list[dict]:
             "n_unique": int(n_unique[i]),
             "integral": bool(integral[i]),
             "stats": {
-                "min": _number(low[i]),
-                "max": _number(high[i]),
-                "mean": _number(mean[i]),
-                "std": _number(std[i]),
+                "min": finite_or_none(low[i]),
+                "max": finite_or_none(high[i]),
+                "mean": finite_or_none(mean[i]),
+                "std": finite_or_none(std[i]),
             },
             "histogram": histograms[i],
         }
@@ -454,12 +455,6 @@ def _warning(column: str | None, code: str, message: str, severity: str = "warni
     return {"column": column, "code": code, "message": message, "severity": severity}
 
 
-def _number(value: Any) -> float | None:
-    """Return a plain float, or None for NaN and infinities (JSON has neither)."""
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _json_value(value: Any) -> Any:
     """Return a JSON-safe plain Python version of one cell value."""
     if value is None or value is pd.NaT:
@@ -469,7 +464,7 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
-        return _number(value)
+        return finite_or_none(value)
     if isinstance(value, (pd.Timestamp, np.datetime64)):
         return pd.Timestamp(value).isoformat()
     if isinstance(value, str):

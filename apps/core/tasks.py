@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
 
 # Each app with jobs registers its sweeper (in its AppConfig.ready): this module, on the
 # ground floor, imports none of them.
-_SWEEPERS: dict[str, Callable[[], int]] = {}
+# By dotted path, imported when a sweep runs: registering must not import the apps' services
+# (pandas, pyarrow) into every process that merely starts Django.
+_SWEEPERS: dict[str, str] = {}
 
 
-def sweeper_register(name: str, sweep: Callable[[], int]) -> None:
-    """Run `sweep` (it fails `name`'s stale jobs and returns how many) every sweep."""
+def sweeper_register(name: str, sweep: str) -> None:
+    """Run the function at dotted path `sweep` (it fails `name`'s stale jobs and returns how
+    many) every sweep."""
     _SWEEPERS[name] = sweep
 
 
 def sweep_stale_jobs() -> dict[str, int]:
     """Fail jobs whose worker died (no heartbeat): nothing stays running."""
-    counts = {name: sweep() for name, sweep in _SWEEPERS.items()}
+    from django.utils.module_loading import import_string
+
+    counts = {name: import_string(path)() for name, path in _SWEEPERS.items()}
     if any(counts.values()):
         log.warning("Marked stale jobs as failed: %s", counts)
     return counts

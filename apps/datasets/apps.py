@@ -11,7 +11,6 @@ class DatasetsConfig(AppConfig):
         from apps.core.quotas import quota_register
         from apps.core.tasks import sweeper_register
         from apps.datasets.models import Dataset, DatasetStatus
-        from apps.datasets.services import dataset_fail_stale
 
         quota_register(
             "datasets",
@@ -19,4 +18,4 @@ class DatasetsConfig(AppConfig):
                 workspace=ws, status=DatasetStatus.PROCESSING).count(),
             stored_bytes=lambda ws: Dataset.objects.filter(workspace=ws).aggregate(
                 n=Sum("size_bytes"))["n"] or 0)
-        sweeper_register("datasets", dataset_fail_stale)
+        sweeper_register("datasets", "apps.datasets.services.dataset_fail_stale")

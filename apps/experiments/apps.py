@@ -9,8 +9,7 @@ class ExperimentsConfig(AppConfig):
         from apps.core.quotas import quota_register
         from apps.core.tasks import sweeper_register
         from apps.experiments.models import Experiment, Status
-        from apps.experiments.services import experiment_fail_stale
 
         quota_register("experiments", active_jobs=lambda ws: Experiment.objects.filter(
             workspace=ws, status__in=(Status.QUEUED, Status.RUNNING)).count())
-        sweeper_register("experiments", experiment_fail_stale)
+        sweeper_register("experiments", "apps.experiments.services.experiment_fail_stale")

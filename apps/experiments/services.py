@@ -322,7 +322,12 @@ def _register_model(experiment: Experiment, result: Any, callback: ExperimentCal
     model = model_register(experiment=experiment, result=result, user=experiment.created_by)
     callback.on_log(f"Registered as model {model}.")
     started = time.monotonic()
-    holding, live = model_wait_served(model=model)
+    try:
+        holding, live = model_wait_served(model=model)
+    except Exception:  # noqa: BLE001 - a courtesy to the web processes, never a failed job
+        log.warning("Could not wait for the web processes to load model %s", model.pk,
+                    exc_info=True)
+        return
     if live:
         callback.on_log(f"Loaded by {holding} of {live} web processes that serve predictions "
                         f"in {time.monotonic() - started:.2f} s.")

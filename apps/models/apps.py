@@ -12,7 +12,6 @@ class ModelsConfig(AppConfig):
         from apps.core.quotas import quota_register
         from apps.core.tasks import sweeper_register
         from apps.models.models import BatchPrediction, BatchStatus, Model
-        from apps.models.services import batch_prediction_fail_stale
 
         quota_register(
             "batch_predictions",
@@ -20,4 +19,5 @@ class ModelsConfig(AppConfig):
                 workspace=ws, status__in=(BatchStatus.QUEUED, BatchStatus.RUNNING)).count(),
             stored_bytes=lambda ws: Model.objects.filter(workspace=ws).aggregate(
                 n=Sum("size_bytes"))["n"] or 0)
-        sweeper_register("batch_predictions", batch_prediction_fail_stale)
+        sweeper_register("batch_predictions",
+                         "apps.models.services.batch_prediction_fail_stale")

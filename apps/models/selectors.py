@@ -92,10 +92,9 @@ def models_to_warm(*, limit: int, since: Any = None) -> list[Model]:
     The one read not scoped to a workspace: it runs in the background, serves no request and
     returns nothing to anyone; it only fills this process's own model cache.
     """
-    from ml.algorithms import list_algorithms
+    from ml.algorithms import algorithm_keys
 
-    keras = sorted({a["key"] for a in list_algorithms() if a.get("family") == "keras"})
-    models = Model.objects.exclude(algorithm__in=keras)
+    models = Model.objects.exclude(algorithm__in=algorithm_keys(family="keras"))
     if since is not None:
         models = models.filter(created_at__gt=since)
     return list(models.order_by("-created_at", "-pk")[:limit])

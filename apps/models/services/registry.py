@@ -145,10 +145,9 @@ def model_wait_served(*, model: Model, timeout: float | None = None) -> tuple[in
     from django.utils import timezone
 
     from apps.models.models import ServingProcess
-    from ml.algorithms import list_algorithms
+    from ml.algorithms import algorithm_keys
 
-    keras = {a["key"] for a in list_algorithms() if a.get("family") == "keras"}
-    if model.algorithm in keras:
+    if model.algorithm in algorithm_keys(family="keras"):
         return 0, 0
     timeout = float(getattr(settings, "MODEL_READY_WAIT_S", 3.0) if timeout is None else timeout)
     live_s = float(getattr(settings, "SERVING_LIVE_S", 15.0))
@@ -229,10 +228,9 @@ def model_download_record(*, model: Model, user: Any, fmt: str) -> None:
 
 def model_onnx_possible(*, model: Model) -> bool:
     """Whether the model can be offered as ONNX: every scikit-learn pipeline, no Keras one."""
-    from ml.algorithms import list_algorithms
+    from ml.algorithms import algorithm_keys
 
-    keras = {a["key"] for a in list_algorithms() if a["family"] == "keras"}
-    return model.algorithm not in keras
+    return model.algorithm not in algorithm_keys(family="keras")
 
 
 def model_onnx_bytes(*, model: Model) -> bytes:
