@@ -37,12 +37,6 @@ TASKS = (CLS, REG)
 
 PARAM_TYPES = ("int", "float", "bool", "str", "list[int]", "list[str]")
 
-# Fast, robust candidates tried by `auto` when the user does not pick them.
-AUTO_CANDIDATES: dict[str, list[str]] = {
-    CLS: ["linear", "random_forest", "hist_gradient_boosting", "knn"],
-    REG: ["ridge", "random_forest", "hist_gradient_boosting", "knn"],
-}
-
 Builder = Callable[[dict[str, Any], "int | None"], Any]
 
 
@@ -595,6 +589,85 @@ def _register_others() -> None:
                                                           "log": True}})
 
 
+def _gbm_common() -> list[ParamSpec]:
+    return [
+        _int("early_stopping_rounds", 50, min=0, max=10_000, nullable=True,
+             help="Rounds without improvement on held-out rows before boosting stops (the "
+                  "best round is kept); 0 or null trains every round on every row."),
+        _float("validation_fraction", 0.1, min=0.01, max=0.5,
+               help="Share of the training rows held out to watch for early stopping."),
+    ]
+
+
+def _booster_builder(name: str, task: str) -> Builder:
+    def build(p: dict[str, Any], rs: int | None) -> Any:
+        from ml import boosters
+
+        cls = getattr(boosters, name + ("Classifier" if task == CLS else "Regressor"))
+        return cls(**p, random_state=rs)
+
+    return build
+
+
+def _register_boosters() -> None:
+    """LightGBM, XGBoost and CatBoost (ml.boosters): native missing values and categories,
+    early stopping on held-out rows."""
+    for task in TASKS:
+        _add("lightgbm", task, "sklearn", "LightGBM", params=[
+            _int("n_estimators", 1000, min=1, max=20_000, help="Most boosting rounds."),
+            _float("learning_rate", 0.05, min=1e-4, max=1.0,
+                   help="Shrinks each tree's contribution."),
+            _int("num_leaves", 31, min=2, max=4096, help="Most leaves per tree."),
+            _int("max_depth", None, min=1, max=64, nullable=True,
+                 help="Depth limit of each tree; null: no limit (num_leaves bounds it)."),
+            _int("min_child_samples", 20, min=1, max=100_000, help="Fewest rows in a leaf."),
+            _float("subsample", 1.0, min=0.05, max=1.0, help="Share of rows used per round."),
+            _float("colsample_bytree", 1.0, min=0.05, max=1.0,
+                   help="Share of columns used per tree."),
+            _float("reg_lambda", 0.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
+            *_class_weight(task, ("balanced",)),
+            *_gbm_common(),
+        ], build=_booster_builder("LightGBM", task), native_categories=True, space={
+            "learning_rate": {"low": 0.01, "high": 0.2, "log": True},
+            "num_leaves": {"low": 8, "high": 256, "log": True},
+            "min_child_samples": {"low": 2, "high": 100, "log": True},
+            "colsample_bytree": {"low": 0.4, "high": 1.0},
+            "reg_lambda": [0.0, 0.1, 1.0, 10.0],
+        })
+        _add("xgboost", task, "sklearn", "XGBoost", params=[
+            _int("n_estimators", 1000, min=1, max=20_000, help="Most boosting rounds."),
+            _float("learning_rate", 0.1, min=1e-4, max=1.0,
+                   help="Shrinks each tree's contribution."),
+            _int("max_depth", 6, min=1, max=32, help="Depth of each tree."),
+            _float("min_child_weight", 1.0, min=0.0, max=1e4,
+                   help="Least total weight (hessian) in a leaf."),
+            _float("subsample", 1.0, min=0.05, max=1.0, help="Share of rows used per round."),
+            _float("colsample_bytree", 1.0, min=0.05, max=1.0,
+                   help="Share of columns used per tree."),
+            _float("reg_lambda", 1.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
+            *_gbm_common(),
+        ], build=_booster_builder("XGBoost", task), native_categories=True, space={
+            "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
+            "max_depth": {"low": 2, "high": 10},
+            "min_child_weight": {"low": 0.5, "high": 20.0, "log": True},
+            "subsample": {"low": 0.5, "high": 1.0},
+            "colsample_bytree": {"low": 0.4, "high": 1.0},
+        })
+        _add("catboost", task, "sklearn", "CatBoost", params=[
+            _int("n_estimators", 1000, min=1, max=20_000, help="Most boosting rounds."),
+            _float("learning_rate", None, min=1e-4, max=1.0, nullable=True,
+                   help="Shrinks each tree's contribution; null: CatBoost picks it from the "
+                        "data size."),
+            _int("depth", 6, min=1, max=16, help="Depth of each (symmetric) tree."),
+            _float("l2_leaf_reg", 3.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
+            *_gbm_common(),
+        ], build=_booster_builder("CatBoost", task), native_categories=True, space={
+            "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
+            "depth": {"low": 3, "high": 10},
+            "l2_leaf_reg": {"low": 0.5, "high": 30.0, "log": True},
+        })
+
+
 def _register_keras() -> None:
     for task, suffix in ((CLS, "Classifier"), (REG, "Regressor")):
         _add("mlp", task, "keras", "Neural network (dense)", params=[
@@ -616,8 +689,10 @@ def _register_auto() -> None:
         choices = tuple(k for k in algorithm_keys(task) if k != "auto")
         _add("auto", task, "sklearn", "Automatic (best of several)", params=[
             ParamSpec("candidates", "list[str]", None, choices=choices, nullable=True,
-                      help="Algorithms to try; null tries "
-                           + ", ".join(AUTO_CANDIDATES[task]) + "."),
+                      help="Algorithms to try, each with its defaults; null tries the "
+                           "portfolio: a linear model, LightGBM, XGBoost, CatBoost, "
+                           "histogram boosting, forests and k-NN, in several configurations, "
+                           "and blends the best into an ensemble."),
         ], build=None)
 
 
@@ -625,6 +700,7 @@ def _register_all() -> None:
     _register_linear()
     _register_trees()
     _register_others()
+    _register_boosters()
     _register_keras()
     _register_auto()
 

@@ -27,6 +27,10 @@ class ProgressCallback:
         """Return True to cancel; the engine then raises TrainingCancelled."""
         return False
 
+    def should_wrap_up(self) -> bool:
+        """Return True to stop a search early and keep the best model found so far."""
+        return False
+
     def check_cancelled(self) -> None:
         """Raise TrainingCancelled if the run should stop."""
         if self.should_stop():

@@ -19,9 +19,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from ml import auto, tuning
 from ml import evaluation as ev
-from ml import tuning
-from ml.algorithms import AUTO_CANDIDATES, get_algorithm
+from ml.algorithms import get_algorithm
 from ml.callbacks import ProgressCallback
 from ml.config import TrainConfig, validate_for_data
 from ml.errors import ConfigError, DataError, MLError
@@ -60,11 +60,16 @@ class TrainResult:
     timings: dict[str, float] = field(default_factory=dict)
     # The trivial model on the same split (ml.evaluation.baseline): does this model beat it?
     baseline: dict[str, Any] = field(default_factory=dict)
+    # auto's final ensemble: [{"member", "algorithm", "weight"}] (empty for a single model).
+    ensemble: list[dict[str, Any]] = field(default_factory=list)
+    # A search (auto or tuning) asked to stop early that kept the best model so far.
+    stopped_early: bool = False
 
     # What to_dict() returns: everything but the pipeline, the figures and the log.
     RECORDED = ("task", "target", "algorithm", "params", "input_schema", "classes", "metrics",
                 "cv_metrics", "history", "leaderboard", "best_params", "feature_importance",
-                "primary_metric", "score", "duration_s", "timings", "baseline")
+                "primary_metric", "score", "duration_s", "timings", "baseline", "ensemble",
+                "stopped_early")
 
     def to_dict(self) -> dict[str, Any]:
         """The run's results as JSON-safe values (NaN and infinities become None)."""
@@ -115,6 +120,9 @@ class _Recorder(ProgressCallback):
     def should_stop(self) -> bool:
         return self.user.should_stop()
 
+    def should_wrap_up(self) -> bool:
+        return self.user.should_wrap_up()
+
     def check_cancelled(self) -> None:
         self.user.check_cancelled()
 
@@ -127,6 +135,9 @@ class _CancelOnly(ProgressCallback):
 
     def should_stop(self) -> bool:
         return self.inner.should_stop()
+
+    def should_wrap_up(self) -> bool:
+        return self.inner.should_wrap_up()
 
     def check_cancelled(self) -> None:
         self.inner.check_cancelled()
@@ -294,6 +305,8 @@ class _Run:
         self.best_params: dict[str, Any] = {}
         self.cv_metrics: dict[str, dict[str, float | None]] = {}
         self.timings: dict[str, float] = {}
+        self.ensemble: list[dict[str, Any]] = []
+        self.stopped_early = False
 
     @contextlib.contextmanager
     def timed(self, phase: str) -> Iterator[None]:
@@ -411,33 +424,44 @@ class _Run:
     def fit_auto(self, X: pd.DataFrame, y: np.ndarray, cv: Any) -> tuple[Pipeline, str, dict]:
         config = self.config
         spec = get_algorithm("auto", config.task)
-        keys = spec.validate_params(config.params).get("candidates") or AUTO_CANDIDATES[
-            config.task]
-        candidates = [(k, get_algorithm(k, config.task).validate_params({})) for k in keys]
+        entries = auto.entries_for(config.task,
+                                   spec.validate_params(config.params).get("candidates"))
         metric = ev.PRIMARY_METRIC[config.task]
         budget = config.time_budget_s or tuning.default_auto_budget(len(X), X.shape[1])
-        self.step(0.1, f"Trying {len(candidates)} algorithms (budget {budget:.0f} s)")
+        splits = list(tuning.scoring_cv(cv, y, task=config.task,
+                                        random_state=config.validation.random_state).split(X, y))
+        self.step(0.1, f"Trying up to {len(entries)} models (budget {budget:.0f} s)")
         quiet = _CancelOnly(self.rec)
-        result = tuning.auto_select(
-            lambda k, p: self.make(k, p, quiet), X, y, candidates=candidates, metric=metric,
-            cv=cv, task=config.task, time_budget_s=budget, callback=quiet,
-            random_state=config.validation.random_state,
-            progress=lambda f, m: self.step(0.1 + 0.6 * f, m),
-        )
-        self.leaderboard = result.leaderboard
-        self.best_params = {"algorithm": result.best_algorithm, **result.best_params}
-        best = result.leaderboard[0]
+        with self.timed("search"):
+            outcome = auto.search(
+                lambda k, p: self.make(k, p, quiet), X, y, entries=entries, splits=splits,
+                metric=metric, task=config.task, budget_s=budget, callback=quiet,
+                progress=lambda f, m: self.step(0.1 + 0.6 * f, m),
+            )
+        for line in outcome.log:
+            self.rec.on_log(line)
+        self.leaderboard = outcome.leaderboard
+        self.best_params = {"algorithm": outcome.algorithm, **outcome.params}
+        self.ensemble, self.stopped_early = outcome.ensemble, outcome.stopped_early
+        best = next(r for r in outcome.leaderboard if r["mean_score"] is not None)
         self.cv_metrics = {metric: {"mean": best["mean_score"], "std": best["std_score"]}}
-        self.rec.on_log(f"auto tried {len(result.leaderboard)} algorithms and kept "
-                        f"{result.best_algorithm} ({metric} {best['mean_score']:.4f}).")
-        if result.skipped:
-            self.rec.on_log(f"auto stopped when its time budget of {budget:.0f} s ran out; "
-                            f"not tried: {', '.join(result.skipped)}. Give it a larger "
-                            "time_budget_s to try them.")
+        tried = sum(1 for r in outcome.leaderboard if r["algorithm"] != "ensemble")
+        self.rec.on_log(f"auto tried {tried} models in {outcome.search_s:.1f} s of its "
+                        f"{budget:.0f} s budget and kept {outcome.algorithm} "
+                        f"({metric} {best['mean_score']:.4f} out of fold).")
+        if outcome.stopped_early:
+            self.rec.on_log("auto was stopped on request and kept the best model so far.")
+        elif outcome.cut_by_clock:
+            self.rec.on_log(
+                f"The time budget of {budget:.0f} s cut the search short"
+                + (f" (not tried: {', '.join(dict.fromkeys(outcome.skipped))})"
+                   if outcome.skipped else "")
+                + "; a larger time_budget_s tries more. A search cut by the clock may differ "
+                  "from run to run.")
         else:
-            self.rec.on_log("auto tried every candidate within its time budget of "
+            self.rec.on_log(f"auto tried every candidate within its time budget of "
                             f"{budget:.0f} s.")
-        return result.pipeline, result.best_algorithm, result.best_params
+        return outcome.pipeline, outcome.algorithm, outcome.params
 
     # -- evaluation
 
@@ -480,7 +504,8 @@ class _Run:
             metrics=metrics, cv_metrics=self.cv_metrics, history=self.rec.history,
             leaderboard=self.leaderboard, best_params=self.best_params,
             feature_importance=importance, figures=figures, primary_metric=primary,
-            score=metrics.get(primary), log=self.rec.lines,
+            score=metrics.get(primary), log=self.rec.lines, ensemble=self.ensemble,
+            stopped_early=self.stopped_early,
         )
 
     def importance(self, pipeline: Pipeline, X: pd.DataFrame,

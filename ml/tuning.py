@@ -19,7 +19,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, tra
 
 from ml.callbacks import ProgressCallback
 from ml.config import validate_space
-from ml.errors import ConfigError, DataError, MLError, TrainingCancelled
+from ml.errors import DataError, MLError, TrainingCancelled
 from ml.evaluation import LOWER_IS_BETTER
 
 logger = logging.getLogger(__name__)
@@ -60,19 +60,6 @@ class SearchResult:
     trials: list[dict[str, Any]] = field(default_factory=list)
     best_params: dict[str, Any] = field(default_factory=dict)
     best_score: float | None = None
-
-
-@dataclass
-class AutoResult:
-    """A finished `auto` run: leaderboard best first and the refitted winner."""
-
-    metric: str
-    leaderboard: list[dict[str, Any]]
-    best_algorithm: str
-    best_params: dict[str, Any]
-    pipeline: Any
-    # Candidates not tried because the time budget ran out (in the order they came).
-    skipped: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- scoring and CV
@@ -350,39 +337,3 @@ def default_auto_budget(n_rows: int, n_columns: int) -> float:
     """Seconds `auto` may spend: 60 s for big tables, less for small ones (at least 10 s)."""
     cells = n_rows * max(n_columns, 1)
     return float(min(AUTO_MAX_BUDGET_S, max(AUTO_MIN_BUDGET_S, AUTO_MAX_BUDGET_S * cells / 1e6)))
-
-
-def auto_select(
-    make_pipeline: Callable[[str, dict[str, Any]], Any], X: pd.DataFrame, y: np.ndarray, *,
-    candidates: list[tuple[str, dict[str, Any]]], metric: str, cv: Any, task: str,
-    time_budget_s: float, callback: ProgressCallback | None = None, random_state: int = 0,
-    progress: Progress | None = None,
-) -> AutoResult:
-    """Score each (algorithm, params) candidate with CV within the budget; refit the best."""
-    if not candidates:
-        raise ConfigError("auto needs at least one candidate algorithm.", field="params")
-    callback = callback or ProgressCallback()
-    n_classes = len(np.unique(y)) if task == "classification" else None
-    trials = _Trials(lambda p: make_pipeline(p["algorithm"], p["params"]), X, y,
-                     scoring_cv(cv, y, task=task, random_state=random_state),
-                     Scorer(metric, n_classes=n_classes), callback=callback,
-                     deadline=time.monotonic() + time_budget_s)
-    skipped: list[str] = []
-    for i, (key, params) in enumerate(candidates):
-        if trials.out_of_time():
-            skipped = [k for k, _ in candidates[i:]]
-            logger.info("auto stopped before %s: time budget of %.0f s reached.", key,
-                        time_budget_s)
-            break
-        trials.run({"algorithm": key, "params": params})
-        if progress is not None:
-            progress((i + 1) / len(candidates), f"Tried {key}")
-    ranked = trials.result(metric).trials
-    leaderboard = [{"rank": r["rank"], "algorithm": r["params"]["algorithm"],
-                    **{k: v for k, v in r.items() if k not in ("rank", "params")},
-                    "params": r["params"]["params"]} for r in ranked]
-    best = leaderboard[0]
-    callback.check_cancelled()
-    pipeline = make_pipeline(best["algorithm"], best["params"]).fit(X, y)
-    return AutoResult(metric, leaderboard, best["algorithm"], dict(best["params"]), pipeline,
-                      skipped=skipped)
