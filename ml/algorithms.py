@@ -615,7 +615,7 @@ def _register_boosters() -> None:
     for task in TASKS:
         _add("lightgbm", task, "sklearn", "LightGBM", params=[
             _int("n_estimators", 1000, min=1, max=20_000, help="Most boosting rounds."),
-            _float("learning_rate", 0.05, min=1e-4, max=1.0,
+            _float("learning_rate", 0.1, min=1e-4, max=1.0,
                    help="Shrinks each tree's contribution."),
             _int("num_leaves", 31, min=2, max=4096, help="Most leaves per tree."),
             _int("max_depth", None, min=1, max=64, nullable=True,

@@ -121,7 +121,7 @@ def _matrix(X: Any) -> np.ndarray:
 
 
 class _LightGBM(_Booster):
-    def __init__(self, *, n_estimators: int = 1000, learning_rate: float = 0.05,
+    def __init__(self, *, n_estimators: int = 1000, learning_rate: float = 0.1,
                  num_leaves: int = 31, max_depth: int | None = None,
                  min_child_samples: int = 20, subsample: float = 1.0,
                  colsample_bytree: float = 1.0, reg_lambda: float = 0.0,
@@ -154,7 +154,7 @@ class _LightGBM(_Booster):
         )
         fit: dict[str, Any] = {"categorical_feature": cats or "auto"}
         if valid is not None:
-            fit["eval_set"] = [valid]
+            fit["eval_X"], fit["eval_y"] = (valid[0],), (valid[1],)
             fit["callbacks"] = [lightgbm.early_stopping(self.early_stopping_rounds,
                                                         verbose=False)]
         return model.fit(X, y, **fit)

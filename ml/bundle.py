@@ -146,10 +146,26 @@ def library_versions(pipeline: Any = None) -> dict[str, str | None]:
     for name, dist in (("sklearn", "scikit-learn"), ("pandas", "pandas"), ("numpy", "numpy"),
                        ("joblib", "joblib")):
         versions[name] = _version(dist)
+    for name in _booster_libraries(pipeline):
+        versions[name] = _version("xgboost-cpu" if name == "xgboost" else name) or _version(name)
     if pipeline is not None and uses_keras(pipeline):
         versions["keras"] = _version("keras")
         versions["tensorflow"] = _version("tensorflow-cpu") or _version("tensorflow")
     return versions
+
+
+def _booster_libraries(pipeline: Any) -> list[str]:
+    """The boosting libraries (lightgbm, xgboost, catboost) whose models the pipeline holds."""
+    if pipeline is None or not hasattr(pipeline, "get_params"):
+        return []
+    from ml.boosters import _CatBoost, _LightGBM, _XGBoost
+
+    found = []
+    parts = [pipeline, *pipeline.get_params(deep=True).values()]
+    for cls, name in ((_LightGBM, "lightgbm"), (_XGBoost, "xgboost"), (_CatBoost, "catboost")):
+        if any(isinstance(p, cls) for p in parts):
+            found.append(name)
+    return found
 
 
 def uses_keras(pipeline: Any) -> bool:

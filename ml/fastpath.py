@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
@@ -74,7 +75,11 @@ def final_predict_proba(final: Any, X: Any) -> Any:
 
 
 def forest_proba_once(final: Any, X: Any) -> np.ndarray | None:
-    """Return a forest classifier's probabilities on the fast path, or None."""
+    """Return the probabilities of a classifier whose label is their argmax - a forest (on the
+    fast path) or a soft-voting ensemble - so they are computed once for both; else None."""
+    if (isinstance(final, VotingClassifier) and final.voting == "soft"
+            and hasattr(final, "estimators_")):
+        return final.predict_proba(X)
     if _is_forest(final) and hasattr(final, "classes_"):
         features = _forest_input(final, X)
         if features is not None:
@@ -90,6 +95,9 @@ def prepare(pipeline: Any) -> None:
 
 
 def _walk(estimator: Any) -> list[Any]:
+    members = getattr(estimator, "estimators_", None)
+    if isinstance(estimator, VotingClassifier | VotingRegressor) and members is not None:
+        return [s for member in members for s in _walk(member)]  # auto's ensembles
     if isinstance(estimator, Pipeline):
         return [s for _n, step in estimator.steps for s in _walk(step)]
     if isinstance(estimator, ColumnTransformer) and hasattr(estimator, "transformers_"):

@@ -43,7 +43,8 @@ def predict(
     final, features = final_and_features(pipeline, df)
     proba_once = forest_proba_once(final, features) if task == "classification" else None
     if proba_once is not None:
-        # A forest's label is the argmax of its averaged probabilities: compute them once.
+        # A forest's (or a soft-voting ensemble's) label is the argmax of its averaged
+        # probabilities: compute them once.
         predictions = final.classes_.take(np.argmax(proba_once, axis=1), axis=0)
     else:
         predictions = np.asarray(final_predict(final, features))

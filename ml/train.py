@@ -410,6 +410,10 @@ class _Run:
             progress=lambda f, m: self.step(0.1 + 0.5 * f, m),
         )
         self.leaderboard, self.best_params = result.trials, result.best_params
+        self.stopped_early = result.stopped_early
+        if result.stopped_early:
+            self.rec.on_log(f"Tuning was stopped on request after {len(result.trials)} trials "
+                            "and kept the best so far.")
         best = result.trials[0]
         self.cv_metrics = {metric: {"mean": best["mean_score"], "std": best["std_score"]}}
         self.rec.on_log(f"Tuning ran {len(result.trials)} trials; best {metric} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -17,6 +18,7 @@ import pandas as pd
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
+from ml import interrupt
 from ml.callbacks import ProgressCallback
 from ml.config import validate_space
 from ml.errors import DataError, MLError, TrainingCancelled
@@ -60,6 +62,7 @@ class SearchResult:
     trials: list[dict[str, Any]] = field(default_factory=list)
     best_params: dict[str, Any] = field(default_factory=dict)
     best_score: float | None = None
+    stopped_early: bool = False  # asked to stop: the best of the trials so far
 
 
 # ---------------------------------------------------------------- scoring and CV
@@ -225,18 +228,33 @@ class _Trials:
         self.make_pipeline, self.X, self.y, self.cv = make_pipeline, X, y, cv
         self.scorer, self.callback, self.deadline = scorer, callback, deadline
         self.records: list[dict[str, Any]] = []
+        self.stopped = False  # asked to stop early and keep the best so far
 
     def out_of_time(self) -> bool:
         return bool(self.records) and self.deadline is not None and time.monotonic() > self.deadline
 
+    def wrap_up(self) -> bool:
+        """Stop now (keeping the best so far)? Only once a trial has a score."""
+        if not self.stopped and any(r.get("mean_score") is not None for r in self.records):
+            self.stopped = interrupt.stop_requested() or self.callback.should_wrap_up()
+        return self.stopped
+
     def run(self, params: dict[str, Any]) -> float:
         self.callback.check_cancelled()
+        if self.wrap_up():
+            return math.nan
         started = time.monotonic()
         record: dict[str, Any] = {"params": params}
+        scored = any(r.get("mean_score") is not None for r in self.records)
         try:
-            scores = cross_validate(lambda: self.make_pipeline(params), self.X, self.y,
-                                    self.cv, {"score": self.scorer}, callback=self.callback)
+            # Once a trial has a score, a stop request ends this one inside its fit.
+            with interrupt.interruptible(None) if scored else contextlib.nullcontext():
+                scores = cross_validate(lambda: self.make_pipeline(params), self.X, self.y,
+                                        self.cv, {"score": self.scorer}, callback=self.callback)
             record.update({f"{k}_score": v for k, v in summarize(scores["score"]).items()})
+        except interrupt.Interrupted:
+            self.stopped = True
+            return math.nan
         except TrainingCancelled:
             raise
         except (MLError, ValueError, TypeError) as exc:
@@ -253,7 +271,8 @@ class _Trials:
         if not ok:
             errors = {r.get("error") for r in ranked if r.get("error")}
             raise DataError("Every tuning trial failed: " + "; ".join(sorted(errors)[:3]))
-        return SearchResult(metric, ranked, dict(ok[0]["params"]), ok[0]["mean_score"])
+        return SearchResult(metric, ranked, dict(ok[0]["params"]), ok[0]["mean_score"],
+                            stopped_early=self.stopped)
 
 
 def rank(records: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
@@ -283,6 +302,9 @@ def search(
         candidates = (grid_candidates(space) if method == "grid"
                       else random_candidates(space, n_trials, random_state))
         for i, params in enumerate(candidates):
+            if trials.wrap_up():
+                logger.info("Tuning stopped on request after %d trials.", i)
+                break
             if trials.out_of_time():
                 logger.info("Tuning stopped after %d trials: time budget reached.", i)
                 break
@@ -313,7 +335,7 @@ def _optuna_search(
         return score
 
     def stop_when_late(study: Any, _trial: Any) -> None:
-        if trials.out_of_time():
+        if trials.out_of_time() or trials.wrap_up():
             study.stop()
 
     study.optimize(objective, n_trials=n_trials, callbacks=[stop_when_late],

@@ -71,6 +71,11 @@ class JobKind:
     queue_timeout_setting: str = "JOB_QUEUE_TIMEOUT_S"
     log_field: str = ""  # a JSON list of log lines the runner may append to
     on_end: str = ""  # dotted path of on_end(pk), called once the job has ended, any way
+    # A boolean field asking the job to stop early and keep what it has: the supervisor sends
+    # the child SIGUSR1 once (ml.interrupt), which ends a search even inside a fit.
+    stop_field: str = ""
+    # An ending, beside succeeded, whose results and files are kept ("stopped": best kept).
+    kept: str = ""
 
     @property
     def rows(self) -> Any:
@@ -247,6 +252,8 @@ class _Supervisor:
         self.peak_mb = 0.0
         self.reason = ""  # why we killed it: cancel, gone, time, memory
         self._ended_at = 0.0  # when we first saw the row ended while the child still ran
+        self._nudged = False  # SIGUSR1 sent for a stop request
+        self._pid = 0
         self._buffer = b""
 
     def run(self) -> None:
@@ -262,6 +269,7 @@ class _Supervisor:
             os.close(read_fd)
             _child_main(self.kind, self.pk, write_fd)
         os.close(write_fd)
+        self._pid = pid
         os.set_blocking(read_fd, False)
         started = time.monotonic()
         try:
@@ -311,6 +319,8 @@ class _Supervisor:
 
     def _row_verdict(self) -> str:
         fields = ["status", "cancel_requested"] if self.kind.cancellable else ["status"]
+        if self.kind.stop_field:
+            fields.append(self.kind.stop_field)
         try:
             row = self.kind.rows.filter(pk=self.pk).values_list(*fields).first()
         except Exception:  # a busy database: look again next time
@@ -325,6 +335,12 @@ class _Supervisor:
             return "gone" if time.monotonic() - self._ended_at > ENDED_GRACE_S else ""
         if self.kind.cancellable and row[1] and not self.saving:
             return "cancel"
+        if self.kind.stop_field and row[-1] and not self._nudged and self._pid:
+            self._nudged = True
+            try:
+                os.kill(self._pid, signal.SIGUSR1)  # ml.interrupt.on_stop_signal in the child
+            except ProcessLookupError:
+                pass
         return ""
 
     def _beat(self) -> None:
@@ -360,7 +376,7 @@ class _Supervisor:
         killed_by = os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else None
         code = os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else None
         status = kind.rows.filter(pk=pk).values_list("status", flat=True).first()
-        if status != kind.succeeded:  # nothing of a job that did not succeed stays stored
+        if status not in (kind.succeeded, kind.kept):  # nothing of a failed job stays stored
             for name in self.files:
                 storage_delete(name)
         if self.reason == "cancel":
@@ -428,9 +444,14 @@ def _child_main(kind: JobKind, pk: int, fd: int) -> None:  # pragma: no cover - 
     code = 1
     try:
         _die_with_parent()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM, signal.SIGUSR1):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
             signal.signal(sig, signal.SIG_DFL)
         signal.alarm(0)
+        from ml import interrupt
+
+        interrupt.reset()
+        # A request to stop early and keep the best (the supervisor's SIGUSR1).
+        signal.signal(signal.SIGUSR1, interrupt.on_stop_signal)
         _LINK = _Link(fd)
         from threadpoolctl import threadpool_limits
 

@@ -78,7 +78,7 @@ class ExperimentOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
             "id", "name", "dataset", "target", "task", "algorithm", "params", "status",
             "progress", "error", "metrics", "cv_metrics", "history", "leaderboard",
             "best_params", "timings", "feature_importance", "score", "baseline", "plots",
-            "model", "config",
+            "model", "config", "stop_requested",
             "log", "created_at", "started_at", "finished_at", "duration_s",
         ]
         # Output only: read-only fields are `required` in the schema, as they always appear.
@@ -222,16 +222,31 @@ class ExperimentDetailApi(_ExperimentApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class CancelInputSerializer(serializers.Serializer):
+    keep_best = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Stop a running auto or tuning job early, keep its leaderboard and register "
+                  "its best model so far: it ends `stopped`. Without it, cancel discards.")
+
+
 class ExperimentCancelApi(_ExperimentApi):
     @extend_schema(
-        request=None,
+        request=CancelInputSerializer,
         responses={202: ExperimentOutputSerializer,
+                   400: OpenApiResponse(description="keep_best for a job that trains one "
+                                                    "model, or a body that is not valid."),
                    409: OpenApiResponse(description="The experiment had already ended.")},
     )
     def post(self, request: Request, slug: str, pk: int) -> Response:
         experiment = self.get_experiment(pk)
+        body = CancelInputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        body.is_valid(raise_exception=True)
         try:
-            experiment = services.experiment_cancel(experiment=experiment, user=request.user)
+            experiment = services.experiment_cancel(
+                experiment=experiment, user=request.user,
+                keep_best=body.validated_data["keep_best"])
+        except services.NotASearch as exc:
+            return Response({"keep_best": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         except services.ExperimentEnded as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(self.out(experiment), status=status.HTTP_202_ACCEPTED)

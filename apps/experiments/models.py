@@ -12,9 +12,18 @@ class Status(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    # An auto or tuning job asked to stop early that kept its leaderboard and best model.
+    STOPPED = "stopped", "Stopped (best kept)"
 
 
-ENDED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+ENDED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.STOPPED)
+# Ended with a registered model and results to show.
+WITH_RESULTS = (Status.SUCCEEDED, Status.STOPPED)
+
+
+def is_search(algorithm: str, config: dict | None) -> bool:
+    """An auto or tuning job: one that tries several models and keeps the best."""
+    return algorithm == "auto" or bool((config or {}).get("tuning"))
 
 
 class Experiment(models.Model):
@@ -59,6 +68,8 @@ class Experiment(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # "Stop and keep the best so far": the search ends early and its best model is kept.
+    stop_requested = models.BooleanField(default=False)
     task_id = models.CharField(max_length=64, blank=True, default="")
 
     created_by = models.ForeignKey(
@@ -79,6 +90,15 @@ class Experiment(models.Model):
     @property
     def is_ended(self) -> bool:
         return self.status in ENDED
+
+    @property
+    def has_results(self) -> bool:
+        return self.status in WITH_RESULTS
+
+    @property
+    def is_search(self) -> bool:
+        """An auto or tuning job, which can stop early and keep its best model."""
+        return is_search(self.algorithm, self.config)
 
     @property
     def duration_s(self) -> float | None:

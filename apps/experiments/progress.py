@@ -41,6 +41,7 @@ class ExperimentCallback(ProgressCallback):
         self._last_write = 0.0
         self._last_check = 0.0
         self._stop = False
+        self._wrap_up = False
 
     # -- engine hooks
 
@@ -94,9 +95,17 @@ class ExperimentCallback(ProgressCallback):
         if not self._stop and now - self._last_check >= self.check_cancel_every_s:
             self._last_check = now
             row = Experiment.objects.filter(pk=self.experiment_id).values_list(
-                "status", "cancel_requested").first()
+                "status", "cancel_requested", "stop_requested").first()
             self._stop = row is None or row[0] != Status.RUNNING or bool(row[1])
+            self._wrap_up = bool(row and row[2])
         return self._stop
+
+    def should_wrap_up(self) -> bool:
+        """Asked to stop early and keep the best so far (read with the cancel flag)."""
+        from ml import interrupt
+
+        self.should_stop()
+        return self._wrap_up or interrupt.stop_requested()
 
     # -- writes
 

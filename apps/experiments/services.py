@@ -21,7 +21,7 @@ from apps.core.files import storage_delete, storage_path, storage_save
 from apps.core.models import Verb
 from apps.core.quotas import quota_check_jobs, quota_check_storage
 from apps.core.services import audit_record
-from apps.experiments.models import Experiment, Status
+from apps.experiments.models import Experiment, Status, is_search
 from apps.experiments.progress import ExperimentCallback
 from ml.errors import ConfigError, MLError, TrainingCancelled
 
@@ -37,6 +37,10 @@ INTERNAL_MESSAGE = (
 
 class ExperimentEnded(Exception):
     """The experiment has already ended, so it cannot be cancelled."""
+
+
+class NotASearch(Exception):
+    """Only auto and tuning jobs can stop early and keep their best model."""
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -149,18 +153,27 @@ def experiment_enqueue(*, experiment_id: int) -> str:
 # ---------------------------------------------------------------- cancel and delete
 
 
-def experiment_cancel(*, experiment: Experiment, user: Any) -> Experiment:
-    """Cancel a queued job at once, or ask a running one to stop; raise ExperimentEnded."""
+def experiment_cancel(*, experiment: Experiment, user: Any, keep_best: bool = False) -> Experiment:
+    """Cancel a queued job at once, or ask a running one to stop; raise ExperimentEnded.
+
+    `keep_best`: a running auto or tuning job stops its search early instead, keeps its
+    leaderboard, registers the best model so far and ends `stopped` (a queued one has nothing
+    to keep and is cancelled). Raise NotASearch for a job that trains one model.
+    """
+    if keep_best and not is_search(experiment.algorithm, experiment.config):
+        raise NotASearch("Only auto and tuning jobs can stop early and keep their best model; "
+                         "cancel this one instead.")
     now = timezone.now()
     done = Experiment.objects.filter(pk=experiment.pk, status=Status.QUEUED).update(
         status=Status.CANCELLED, cancel_requested=True, finished_at=now, progress=0.0)
     if not done:
-        done = Experiment.objects.filter(pk=experiment.pk, status=Status.RUNNING).update(
-            cancel_requested=True)
+        asked = {"stop_requested": True} if keep_best else {"cancel_requested": True}
+        done = Experiment.objects.filter(pk=experiment.pk, status=Status.RUNNING).update(**asked)
     if not done:
         raise ExperimentEnded(f"The experiment has already ended ({experiment.status}).")
     audit_record(workspace=experiment.workspace, actor=user, verb=Verb.EXPERIMENT_CANCEL,
-                 target=experiment, detail={"experiment": experiment.pk})
+                 target=experiment, detail={"experiment": experiment.pk,
+                                            **({"keep_best": True} if keep_best else {})})
     experiment.refresh_from_db()
     return experiment
 
@@ -194,6 +207,7 @@ EXPERIMENT_JOB = jobs.JobKind(
     queued=Status.QUEUED, running=Status.RUNNING, succeeded=Status.SUCCEEDED,
     failed=Status.FAILED,
     cancelled=Status.CANCELLED, ended_field="finished_at",
+    stop_field="stop_requested", kept=Status.STOPPED,
     stale_message=STALE_MESSAGE,
     lost_message=("No worker started this job within a day. Check that the job workers are "
                   "running, then run it again."),
@@ -310,8 +324,9 @@ def _store_results(experiment: Experiment, result: Any, callback: ExperimentCall
     _register_model(experiment, result, callback)
     timings = {**result.timings, "save": round(time.monotonic() - started, 3)}
     callback.on_log(f"Saved the figures and the model in {timings['save']:.2f} s.")
-    _finish(experiment.pk, Status.SUCCEEDED, callback=callback, timings=timings)
-    return Status.SUCCEEDED
+    ending = Status.STOPPED if result.stopped_early else Status.SUCCEEDED
+    _finish(experiment.pk, ending, callback=callback, timings=timings)
+    return ending
 
 
 def _register_model(experiment: Experiment, result: Any, callback: ExperimentCallback) -> None:

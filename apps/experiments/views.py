@@ -316,7 +316,7 @@ def _algorithm_family(key: str) -> str:
 
 # Leaderboard keys shown in their own columns; any other key is listed with the parameters.
 _BOARD_KEYS = ("rank", "algorithm", "mean_score", "std_score", "score", "fit_time_s", "params",
-               "trial", "state", "status", "note", "error")
+               "trial", "state", "status", "note", "error", "in_ensemble", "weight")
 
 
 def _leaderboard(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
@@ -335,15 +335,19 @@ def _leaderboard(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
             "fit_time_s": row.get("fit_time_s"),
             "params": _params_text(params),
             "note": row.get("note") or row.get("error") or row.get("state") or "",
+            "weight": (f"{float(row['weight']):.2f}" if row.get("in_ensemble")
+                       and row.get("weight") is not None else ""),
+            "is_ensemble": row.get("algorithm") == "ensemble",
         })
     return {"rows": shown, "has_algorithm": any(r["algorithm"] for r in shown),
-            "has_note": any(r["note"] for r in shown)}
+            "has_note": any(r["note"] for r in shown),
+            "has_ensemble": any(r["weight"] for r in shown)}
 
 
 def _live_trials(experiment: Any) -> list[dict[str, Any]]:
     """Trials or candidates finished so far (while running, and what was tried before a
     cancel or a failure), in the order they ended, with the best score so far."""
-    if experiment.status == Status.SUCCEEDED:
+    if experiment.has_results:
         return []
     rows = [r for r in experiment.leaderboard or [] if isinstance(r, dict) and "trial" in r]
     return [{"trial": r["trial"],
@@ -402,10 +406,13 @@ def experiment_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         raise Http404
     experiment = selectors.experiment_get(workspace=request.workspace, pk=pk)
+    keep_best = request.POST.get("keep_best") == "1"
     try:
-        services.experiment_cancel(experiment=experiment, user=request.user)
-        messages.success(request, "Cancelling the experiment.")
-    except services.ExperimentEnded as exc:
+        services.experiment_cancel(experiment=experiment, user=request.user,
+                                   keep_best=keep_best)
+        messages.success(request, "Stopping the search: the best model so far will be kept."
+                         if keep_best else "Cancelling the experiment.")
+    except (services.ExperimentEnded, services.NotASearch) as exc:
         messages.warning(request, str(exc))
     return redirect("experiments:detail", request.workspace.slug, pk)
 

@@ -72,13 +72,17 @@ class ModelOutputSerializer(OutputOnlyMixin, serializers.ModelSerializer):
     metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
     library_versions = serializers.DictField(child=serializers.JSONField())
     baseline = serializers.SerializerMethodField()
+    ensemble = serializers.ListField(
+        child=serializers.DictField(child=serializers.JSONField()),
+        help_text='auto\'s ensemble: [{"member","algorithm","weight"}], weights summing to 1; '
+                  "empty for a single model.")
 
     class Meta:
         model = Model
         fields = [
             "id", "name", "version", "description", "experiment", "algorithm", "task", "target",
             "features", "input_schema", "classes", "metrics", "primary_metric", "score",
-            "baseline", "sha256", "size_bytes", "library_versions", "created_at",
+            "baseline", "sha256", "size_bytes", "library_versions", "ensemble", "created_at",
         ]
         # Output only: read-only fields are `required` in the schema, as they always appear.
         read_only_fields = fields

@@ -43,6 +43,8 @@ class Model(models.Model):
     sha256 = models.CharField(max_length=64)
     size_bytes = models.BigIntegerField(default=0)
     library_versions = models.JSONField(default=dict, blank=True)
+    # auto's ensemble: [{"member", "algorithm", "weight"}]; empty for a single model.
+    ensemble = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -13,18 +13,18 @@ import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
 from ml.algorithms import (
-    AUTO_CANDIDATES,
     CLS,
     REG,
     algorithm_keys,
     get_algorithm,
     list_algorithms,
 )
+from ml.auto import PORTFOLIO
 from ml.callbacks import ProgressCallback
 from ml.errors import ConfigError
 
 BOTH = ["linear", "random_forest", "extra_trees", "gradient_boosting", "hist_gradient_boosting",
-        "svm", "knn", "decision_tree", "mlp", "cnn", "auto"]
+        "svm", "knn", "decision_tree", "mlp", "cnn", "auto", "lightgbm", "xgboost", "catboost"]
 PARAM_KEYS = {"type", "default", "min", "max", "nullable", "choices", "help", "max_items"}
 
 
@@ -119,8 +119,8 @@ def test_hidden_layers_must_be_a_non_empty_list_of_positive_ints() -> None:
 
 
 def test_unknown_algorithm_is_refused_on_the_algorithm_field() -> None:
-    with pytest.raises(ConfigError, match="'xgboost'") as exc:
-        get_algorithm("xgboost", CLS)
+    with pytest.raises(ConfigError, match="'gbm_turbo'") as exc:
+        get_algorithm("gbm_turbo", CLS)
     assert exc.value.field == "algorithm"
     assert "random_forest" in str(exc.value)
 
@@ -175,7 +175,9 @@ def test_auto_is_not_built_here_and_its_candidates_are_valid_keys() -> None:
     for task in (CLS, REG):
         spec = get_algorithm("auto", task)
         assert spec.validate_params({})["candidates"] is None
-        assert set(AUTO_CANDIDATES[task]) <= set(algorithm_keys(task)) - {"auto"}
+        for entry in PORTFOLIO[task]:  # every configuration of the portfolio is valid
+            assert entry.key in set(algorithm_keys(task)) - {"auto"}
+            get_algorithm(entry.key, task).validate_params(entry.params)
         assert spec.validate_params({"candidates": ["knn"]})["candidates"] == ["knn"]
         with pytest.raises(ConfigError, match="candidates"):
             spec.validate_params({"candidates": ["auto"]})

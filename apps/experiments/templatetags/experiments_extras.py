@@ -19,6 +19,8 @@ def _labels() -> dict[tuple[str, str], str]:
 @register.filter
 def algorithm_label(key: str, task: str = "") -> str:
     """Return the algorithm's human label ("Random forest"), or the key if unknown."""
+    if key == "ensemble":  # auto's weighted blend of several models
+        return "Ensemble (weighted blend)"
     labels = _labels()
     return labels.get((key, task)) or next(
         (label for (k, _t), label in labels.items() if k == key), key

@@ -96,6 +96,7 @@ def model_register(
         "sha256": sha256,
         "size_bytes": size,
         "library_versions": library_versions(result.pipeline),
+        "ensemble": list(recorded.get("ensemble") or []),
         "created_by": user if getattr(user, "is_authenticated", False) else None,
     }
     if experiment is not None:
