@@ -186,6 +186,9 @@ class AlgorithmSpec:
     default_space: dict[str, Any] = field(default_factory=dict)
     # Splits on category codes itself (HistGradientBoosting): one-hot would only slow it down.
     native_categories: bool = False
+    # Trees split on thresholds: scaling changes nothing but float32 rounding (ONNX scales in
+    # float32, which flips splits that sit on a threshold), so no scaler runs before it.
+    scale_free: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Render the spec as one entry of `GET /api/v1/algorithms/`."""
@@ -301,12 +304,12 @@ def _str(name: str, default: str | None, choices: tuple[str, ...], *, nullable: 
 
 def _add(key: str, task: str, family: str, label: str, *, params: list[ParamSpec],
          build: Builder | None, space: dict[str, Any] | None = None,
-         native_categories: bool = False) -> None:
+         native_categories: bool = False, scale_free: bool = False) -> None:
     if (key, task) in _REGISTRY:
         raise RuntimeError(f"Algorithm {key!r} is registered twice for {task}.")
     _REGISTRY[(key, task)] = AlgorithmSpec(
         key, task, family, label, {p.name: p for p in params}, build,
-        copy.deepcopy(space or {}), native_categories,
+        copy.deepcopy(space or {}), native_categories, scale_free,
     )
 
 
@@ -627,7 +630,7 @@ def _register_boosters() -> None:
             _float("reg_lambda", 0.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
             *_class_weight(task, ("balanced",)),
             *_gbm_common(),
-        ], build=_booster_builder("LightGBM", task), native_categories=True, space={
+        ], build=_booster_builder("LightGBM", task), native_categories=True, scale_free=True, space={
             "learning_rate": {"low": 0.01, "high": 0.2, "log": True},
             "num_leaves": {"low": 8, "high": 256, "log": True},
             "min_child_samples": {"low": 2, "high": 100, "log": True},
@@ -646,7 +649,7 @@ def _register_boosters() -> None:
                    help="Share of columns used per tree."),
             _float("reg_lambda", 1.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
             *_gbm_common(),
-        ], build=_booster_builder("XGBoost", task), native_categories=True, space={
+        ], build=_booster_builder("XGBoost", task), native_categories=True, scale_free=True, space={
             "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
             "max_depth": {"low": 2, "high": 10},
             "min_child_weight": {"low": 0.5, "high": 20.0, "log": True},
@@ -661,7 +664,7 @@ def _register_boosters() -> None:
             _int("depth", 6, min=1, max=16, help="Depth of each (symmetric) tree."),
             _float("l2_leaf_reg", 3.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
             *_gbm_common(),
-        ], build=_booster_builder("CatBoost", task), native_categories=True, space={
+        ], build=_booster_builder("CatBoost", task), native_categories=True, scale_free=True, space={
             "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
             "depth": {"low": 3, "high": 10},
             "l2_leaf_reg": {"low": 0.5, "high": 30.0, "log": True},

@@ -194,11 +194,22 @@ def to_onnx(bundle: Bundle | Any) -> bytes:
             from exc
     inputs = _onnx_inputs(pipeline, metadata.get("input_schema"))
     _register_engine_converters()
+    from ml import onnx_converters
+
+    onnx_converters.register()
     final = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
     # Probabilities as a plain tensor rather than a list of dicts, which most runtimes prefer.
-    options = {id(final): {"zipmap": False}} if hasattr(final, "predict_proba") else None
+    options = {id(final): {"zipmap": False}} if hasattr(final, "predict_proba") else {}
+    options.update(onnx_converters.member_options(pipeline))
     try:
-        model = convert_sklearn(pipeline, initial_types=inputs, options=options)
+        from skl2onnx import get_latest_tested_opset_version
+
+        # onnxmltools' tree converters (LightGBM, XGBoost) write version 3 of the ML domain.
+        opsets = {"": get_latest_tested_opset_version(), "ai.onnx.ml": 3}
+        model = convert_sklearn(pipeline, initial_types=inputs, options=options or None,
+                                target_opset=opsets)
+    except ExportError:
+        raise
     except Exception as exc:  # skl2onnx raises many types for steps it cannot convert
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(
@@ -295,7 +306,10 @@ def _onnx_inputs(pipeline: Any, schema: list[dict[str, Any]] | None) -> list[tup
         raise ExportError("This model has no input schema, so its ONNX inputs are unknown.")
     kinds = {str(col["name"]): _onnx_kind(col) for col in schema}
     first = pipeline.steps[0][1] if hasattr(pipeline, "steps") else pipeline
-    if isinstance(first, ColumnTransformer):
+    members = getattr(first, "estimators_", None)  # auto's ensemble: members read the columns
+    firsts = ([m.steps[0][1] if hasattr(m, "steps") else m for m in members]
+              if members is not None else [first])
+    if all(isinstance(step, ColumnTransformer) for step in firsts):
         return [(name, FloatTensorType([None, 1]) if kind == "number" else
                  StringTensorType([None, 1])) for name, kind in kinds.items()]
     if all(kind == "number" for kind in kinds.values()):

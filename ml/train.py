@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -268,8 +269,11 @@ def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
             model.set_params(categorical_features=codes)
         if config.n_threads > 1 and "n_jobs" in model.get_params():
             model.set_params(n_jobs=config.n_threads)  # forests fit their trees side by side
+        preprocessing = config.preprocessing
+        if spec.scale_free and preprocessing.scaler != "none":
+            preprocessing = dataclasses.replace(preprocessing, scaler="none")
         steps: list[tuple[str, Any]] = [
-            ("preprocess", build_preprocessor(kinds, config.preprocessing, random_state=rs,
+            ("preprocess", build_preprocessor(kinds, preprocessing, random_state=rs,
                                               native_categories=native)),
             *features,
             ("model", model),

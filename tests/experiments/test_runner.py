@@ -32,7 +32,7 @@ def post(api: Any, dataset: Any, **extra: Any) -> int:
 
 def ended(api: Any, pk: int) -> dict[str, Any] | None:
     data = api.get(f"{URL}{pk}/").json()
-    return data if data["status"] in ("succeeded", "failed", "cancelled") else None
+    return data if data["status"] in ("succeeded", "failed", "cancelled", "stopped") else None
 
 
 def fitting(api: Any, pk: int) -> bool:
@@ -88,6 +88,26 @@ def test_a_cancel_stops_a_job_inside_its_fit_at_once(api: Any, iris: Any, slow_d
     assert stored_files() == before  # and nothing of it stays stored
     nxt = post(api, iris)  # the worker takes the next job
     assert wait_for(lambda: ended(api, nxt), timeout=60)["status"] == "succeeded"
+
+
+def test_stop_and_keep_the_best_ends_a_running_auto_stopped_with_its_model(
+    api: Any, slow_data: Any, worker: Any
+) -> None:
+    """The supervisor's SIGUSR1 reaches the search in the job's own process: it stops inside
+    whatever candidate is fitting, keeps the leaderboard and registers the best so far."""
+    pk = post(api, slow_data, algorithm="auto", time_budget_s=3600,
+              validation={"cv_folds": 5})
+    wait_for(lambda: api.get(f"{URL}{pk}/").json()["leaderboard"], timeout=120)
+    response = api.post(f"{URL}{pk}/cancel/", {"keep_best": True}, format="json")
+    assert response.status_code == 202, response.content
+    data = wait_for(lambda: ended(api, pk), timeout=120, interval=0.2)
+    assert data["status"] == "stopped", (data["error"], data["log"][-8:], worker.log_tail())
+    assert data["model"] is not None and data["plots"] and data["metrics"]
+    assert data["leaderboard"] and data["leaderboard"][0]["mean_score"] is not None
+    assert "auto was stopped on request and kept the best model so far." in data["log"]
+    assert api.get(f"/api/v1/workspaces/acme/models/{data['model']}/download/").status_code == 200
+    # the portfolio holds 14 configurations: the stop came long before its end
+    assert len([r for r in data["leaderboard"] if r["algorithm"] != "ensemble"]) < 14
 
 
 @pytest.fixture(scope="module")
