@@ -57,7 +57,7 @@ audit: install
 
 bench: install
 	@# -P: bench/ must not shadow the standard library (bench/queue.py vs queue).
-	for b in train ingest predict queue; do $(PY) -P bench/$$b.py || exit 1; done
+	for b in train ingest predict queue auto; do $(PY) -P bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) staticfiles .coverage*

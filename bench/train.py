@@ -134,15 +134,16 @@ class Client:
             raise SystemExit(f"{path.name} failed to process: {data.get('error')}")
         return pk
 
-    def train(self, dataset: int, algorithm: str, params: dict[str, Any]) -> tuple[dict, float]:
+    def train(self, dataset: int, algorithm: str, params: dict[str, Any],
+              **extra: Any) -> tuple[dict, float]:
         body = {"dataset": dataset, "target": "target", "algorithm": algorithm,
-                "params": params, "validation": {"cv_folds": 0}}
+                "params": params, "validation": {"cv_folds": 0}, **extra}
         started = time.perf_counter()
         response = self.http.post(f"{self.base}/experiments/", json=body)
         if response.status_code != 201:
             raise SystemExit(f"POST experiments/ -> {response.status_code}: {response.text}")
         url = f"{self.base}/experiments/{response.json()['id']}/"
-        data = self._wait(url, ("succeeded", "failed", "cancelled"), 1800)
+        data = self._wait(url, ("succeeded", "failed", "cancelled", "stopped"), 1800)
         wall = time.perf_counter() - started
         for _ in range(60):  # the worker adds the job's peak memory just after the end
             if _peak_mb(data["log"]) is not None:

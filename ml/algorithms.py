@@ -630,7 +630,8 @@ def _register_boosters() -> None:
             _float("reg_lambda", 0.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
             *_class_weight(task, ("balanced",)),
             *_gbm_common(),
-        ], build=_booster_builder("LightGBM", task), native_categories=True, scale_free=True, space={
+        ], build=_booster_builder("LightGBM", task), native_categories=True, scale_free=True,
+            space={
             "learning_rate": {"low": 0.01, "high": 0.2, "log": True},
             "num_leaves": {"low": 8, "high": 256, "log": True},
             "min_child_samples": {"low": 2, "high": 100, "log": True},
@@ -649,7 +650,8 @@ def _register_boosters() -> None:
                    help="Share of columns used per tree."),
             _float("reg_lambda", 1.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
             *_gbm_common(),
-        ], build=_booster_builder("XGBoost", task), native_categories=True, scale_free=True, space={
+        ], build=_booster_builder("XGBoost", task), native_categories=True, scale_free=True,
+            space={
             "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
             "max_depth": {"low": 2, "high": 10},
             "min_child_weight": {"low": 0.5, "high": 20.0, "log": True},
@@ -664,7 +666,8 @@ def _register_boosters() -> None:
             _int("depth", 6, min=1, max=16, help="Depth of each (symmetric) tree."),
             _float("l2_leaf_reg", 3.0, min=0.0, max=1e4, help="L2 penalty on leaf values."),
             *_gbm_common(),
-        ], build=_booster_builder("CatBoost", task), native_categories=True, scale_free=True, space={
+        ], build=_booster_builder("CatBoost", task), native_categories=True, scale_free=True,
+            space={
             "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
             "depth": {"low": 3, "high": 10},
             "l2_leaf_reg": {"low": 0.5, "high": 30.0, "log": True},

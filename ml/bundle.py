@@ -306,9 +306,11 @@ def _onnx_inputs(pipeline: Any, schema: list[dict[str, Any]] | None) -> list[tup
         raise ExportError("This model has no input schema, so its ONNX inputs are unknown.")
     kinds = {str(col["name"]): _onnx_kind(col) for col in schema}
     first = pipeline.steps[0][1] if hasattr(pipeline, "steps") else pipeline
-    members = getattr(first, "estimators_", None)  # auto's ensemble: members read the columns
-    firsts = ([m.steps[0][1] if hasattr(m, "steps") else m for m in members]
-              if members is not None else [first])
+    from ml.ensemble import is_ensemble
+
+    firsts = [first]
+    if is_ensemble(first):  # auto's ensemble: its members read the columns
+        firsts = [m.steps[0][1] if hasattr(m, "steps") else m for m in first.estimators_]
     if all(isinstance(step, ColumnTransformer) for step in firsts):
         return [(name, FloatTensorType([None, 1]) if kind == "number" else
                  StringTensorType([None, 1])) for name, kind in kinds.items()]

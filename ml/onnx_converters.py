@@ -55,9 +55,13 @@ def register() -> None:
 
 def member_options(pipeline: Any) -> dict[int, dict[str, Any]]:
     """zipmap off for every classifier inside an ensemble (the blend reads plain tensors)."""
+    from ml.ensemble import is_ensemble
+
+    if not is_ensemble(pipeline):
+        return {}
     final = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
     options = {}
-    for member in getattr(final, "estimators_", None) or []:
+    for member in final.estimators_:
         last = member.steps[-1][1] if hasattr(member, "steps") else member
         if hasattr(last, "predict_proba"):
             options[id(last)] = {"zipmap": False}

@@ -223,7 +223,7 @@ LIVE_PROBE = """() => {
 }"""
 LIVE_ENDED = """() => {
   const badge = document.querySelector('#live .badge');
-  return !!badge && ['succeeded', 'failed', 'cancelled'].includes(badge.textContent.trim())
+  return !!badge && ['succeeded', 'failed', 'cancelled', 'stopped'].includes(badge.textContent.trim())
     && !document.querySelector('#live[hx-get]');
 }"""
 

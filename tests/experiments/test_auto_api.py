@@ -26,7 +26,8 @@ MODELS = "/api/v1/workspaces/acme/models/"
 def _mixed(n: int = 400, seed: int = 0) -> pd.DataFrame:
     """Numbers with missing values, a category, a class and a number to predict."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"size": rng.normal(50, 10, n), "age": rng.integers(0, 30, n).astype(float),
+    frame = pd.DataFrame({"size": rng.normal(50, 10, n),
+                          "age": rng.integers(0, 30, n).astype(float),
                           "city": rng.choice(["north", "south", "east"], n)})
     frame.loc[::9, "age"] = np.nan
     signal = (frame["size"] - 50) / 10 + (frame["city"] == "north") * 1.5
