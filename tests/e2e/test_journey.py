@@ -223,7 +223,8 @@ LIVE_PROBE = """() => {
 }"""
 LIVE_ENDED = """() => {
   const badge = document.querySelector('#live .badge');
-  return !!badge && ['succeeded', 'failed', 'cancelled', 'stopped'].includes(badge.textContent.trim())
+  const ends = ['succeeded', 'failed', 'cancelled', 'stopped'];
+  return !!badge && ends.includes(badge.textContent.trim())
     && !document.querySelector('#live[hx-get]');
 }"""
 
