@@ -338,9 +338,12 @@ class _Search:
                 oof[test] = predicted
                 candidate.fold_scores.append(self.scorer.natural(self.codes[test], predicted))
             candidate.oof = oof
-        except interrupt.Interrupted as exc:
-            candidate.error = "stopped" if exc.reason == "stop" else "time budget"
-            if exc.reason == "clock":
+        except (interrupt.Interrupted, KeyboardInterrupt) as exc:
+            reason = interrupt.reason_of(exc)
+            if reason is None:
+                raise  # a real Ctrl-C
+            candidate.error = "stopped" if reason == "stop" else "time budget"
+            if reason == "clock":
                 self.cut_by_clock = True
         except TrainingCancelled:
             raise

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-_state = {"requested": False, "armed": False}
+_state: dict[str, Any] = {"requested": False, "armed": False, "fired": None}
 
 
 class Interrupted(BaseException):  # noqa: N818 - it is what happened, not an error
@@ -37,12 +37,25 @@ def on_stop_signal(_signum: int = 0, _frame: Any = None) -> None:
     """Remember a request to stop early; interrupt the fit when one is running."""
     _state["requested"] = True
     if _state["armed"]:
+        _state["fired"] = "stop"
         raise Interrupted("stop")
 
 
 def _on_alarm(_signum: int, _frame: Any) -> None:
     if _state["armed"]:
+        _state["fired"] = "clock"
         raise Interrupted("clock")
+
+
+def reason_of(exc: BaseException) -> str | None:
+    """Why a fit ended with `exc`: "stop" or "clock" when one of our signals ended it, else
+    None (a real error, or a real Ctrl-C). CatBoost turns any exception a signal handler
+    raises during its training into KeyboardInterrupt, so that one is read from the state."""
+    if isinstance(exc, Interrupted):
+        return exc.reason
+    if isinstance(exc, KeyboardInterrupt):
+        return _state["fired"]
+    return None
 
 
 def stop_requested() -> bool:
@@ -59,6 +72,7 @@ def reset() -> None:
     """Forget an earlier request (each job starts afresh)."""
     _state["requested"] = False
     _state["armed"] = False
+    _state["fired"] = None
 
 
 @contextlib.contextmanager
@@ -71,6 +85,7 @@ def interruptible(deadline: float | None) -> Iterator[None]:
         return
     if _state["requested"]:
         raise Interrupted("stop")
+    _state["fired"] = None
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     if deadline is not None:
         signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))

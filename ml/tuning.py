@@ -252,7 +252,9 @@ class _Trials:
                 scores = cross_validate(lambda: self.make_pipeline(params), self.X, self.y,
                                         self.cv, {"score": self.scorer}, callback=self.callback)
             record.update({f"{k}_score": v for k, v in summarize(scores["score"]).items()})
-        except interrupt.Interrupted:
+        except (interrupt.Interrupted, KeyboardInterrupt) as exc:
+            if interrupt.reason_of(exc) is None:
+                raise  # a real Ctrl-C
             self.stopped = True
             return math.nan
         except TrainingCancelled:

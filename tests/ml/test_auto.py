@@ -307,3 +307,40 @@ def test_label_metrics_from_one_confusion_matrix_equal_scikit_learns(metric: str
             warnings.simplefilter("ignore")
             expected = reference(true, guess)
         assert auto.label_metric(metric, true, guess, k) == pytest.approx(expected), (true, guess)
+
+
+def test_a_deadline_interrupts_a_catboost_fit_which_reports_it_as_keyboardinterrupt() -> None:
+    """CatBoost checks for signals during training and turns whatever our handler raises into
+    KeyboardInterrupt: the search still reads it as the clock, not as a Ctrl-C."""
+    from sklearn.datasets import make_classification
+
+    from ml.boosters import CatBoostClassifier
+
+    X_np, y = make_classification(n_samples=3000, n_features=10, random_state=0)
+    X = pd.DataFrame(X_np, columns=[f"f{i}" for i in range(10)])
+
+    def make(key: str, params: dict[str, Any]) -> Any:
+        model = (LogisticRegression() if key == "linear" else CatBoostClassifier(
+            n_estimators=200_000, learning_rate=0.001, early_stopping_rounds=None))
+        return EnginePipeline([("model", model)])
+
+    outcome = auto.search(make, X, y, entries=[auto.Entry("linear", {}, 1.0),
+                                               auto.Entry("catboost", {}, 1.0)],
+                          splits=_splits(len(y)), metric="f1_macro", task="classification",
+                          budget_s=3.0)
+    row = next(r for r in outcome.leaderboard if r["algorithm"] == "catboost")
+    assert row["error"] == "Stopped: it would not have finished within the time budget."
+    assert outcome.algorithm == "linear" and outcome.search_s <= 3.0 + auto.slack(3.0)
+
+
+def test_a_real_keyboard_interrupt_is_not_taken_for_the_clock() -> None:
+    X, y = _halves()
+
+    def make(_key: str, params: dict[str, Any]) -> Any:
+        if params["column"] == "x2":
+            raise KeyboardInterrupt
+        return _one_column_maker("regression")(_key, params)
+
+    with pytest.raises(KeyboardInterrupt):
+        auto.search(make, X, y, entries=_pair("regression"), splits=_splits(len(y)),
+                    metric="r2", task="regression", budget_s=60)
