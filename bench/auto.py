@@ -143,7 +143,8 @@ def plain_defaults(frame: pd.DataFrame, target: str, task: str) -> tuple[str, fl
     prep = ColumnTransformer([
         ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
         ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore")), text),
+                              OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+         text),
     ])
     cls = task == "classification"
     models = {
@@ -187,8 +188,11 @@ def best_single(frame: pd.DataFrame, target: str, task: str, row: dict[str, Any]
     from ml.config import TrainConfig
     from ml.train import train
 
+    params = dict(row["params"])
+    preprocessing = params.pop("preprocessing", {})  # a portfolio entry's own encoding
     config = TrainConfig.from_dict({"target": target, "task": task,
-                                    "algorithm": row["algorithm"], "params": row["params"],
+                                    "algorithm": row["algorithm"], "params": params,
+                                    "preprocessing": preprocessing,
                                     "validation": {"cv_folds": 0}}, columns=list(frame.columns))
     result = train(frame, config)
     return float(result.metrics["f1_macro" if task == "classification" else "r2"])

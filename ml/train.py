@@ -257,23 +257,26 @@ def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
     """Return make(key, params, callback) -> unfitted Pipeline for these columns and config."""
     rs = config.validation.random_state
 
-    def make(key: str, params: dict[str, Any], callback: ProgressCallback | None) -> Pipeline:
+    def make(key: str, params: dict[str, Any], callback: ProgressCallback | None,
+             preprocessing: dict[str, Any] | None = None) -> Pipeline:
+        """`preprocessing`: overrides of the config's (auto's portfolio entries)."""
         spec = get_algorithm(key, config.task)
+        prep = (dataclasses.replace(config.preprocessing, **preprocessing) if preprocessing
+                else config.preprocessing)
         features = build_feature_steps(config.feature_engineering, task=config.task,
                                        random_state=rs)
         # The codes stay in the columns the model is told only when no step reshapes columns.
         native = spec.native_categories and not features
         model = spec.build(params, random_state=rs, callback=callback)
-        codes = native_category_indices(kinds, config.preprocessing) if native else None
+        codes = native_category_indices(kinds, prep) if native else None
         if codes is not None:
             model.set_params(categorical_features=codes)
         if config.n_threads > 1 and "n_jobs" in model.get_params():
             model.set_params(n_jobs=config.n_threads)  # forests fit their trees side by side
-        preprocessing = config.preprocessing
-        if spec.scale_free and preprocessing.scaler != "none":
-            preprocessing = dataclasses.replace(preprocessing, scaler="none")
+        if spec.scale_free and prep.scaler != "none":
+            prep = dataclasses.replace(prep, scaler="none")
         steps: list[tuple[str, Any]] = [
-            ("preprocess", build_preprocessor(kinds, preprocessing, random_state=rs,
+            ("preprocess", build_preprocessor(kinds, prep, random_state=rs,
                                               native_categories=native)),
             *features,
             ("model", model),
@@ -442,7 +445,8 @@ class _Run:
         quiet = _CancelOnly(self.rec)
         with self.timed("search"):
             outcome = auto.search(
-                lambda k, p: self.make(k, p, quiet), X, y, entries=entries, splits=splits,
+                lambda k, p, preprocessing=None: self.make(k, p, quiet, preprocessing),
+                X, y, entries=entries, splits=splits,
                 metric=metric, task=config.task, budget_s=budget, callback=quiet,
                 progress=lambda f, m: self.step(0.1 + 0.6 * f, m),
             )
