@@ -347,3 +347,46 @@ def test_a_real_keyboard_interrupt_is_not_taken_for_the_clock() -> None:
     with pytest.raises(KeyboardInterrupt):
         auto.search(make, X, y, entries=_pair("regression"), splits=_splits(len(y)),
                     metric="r2", task="regression", budget_s=60)
+
+
+def test_text_columns_with_many_levels_bring_their_own_encodings_into_the_search() -> None:
+    """300 streets, each with its own price effect: one-hot keeps 100 of them apart, so the
+    portfolio adds target encoding and a linear model over every level; a small table of
+    numbers never sees those entries."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    streets = np.array([f"street_{i}" for i in range(300)], dtype=object)
+    codes = rng.integers(0, 300, n)
+    frame = pd.DataFrame({"area": rng.normal(80, 20, n), "street": streets[codes]})
+    frame["price"] = frame.area * 3 + rng.normal(0, 30, 300)[codes] + rng.normal(0, 5, n)
+    config = {"target": "price", "algorithm": "auto", "time_budget_s": 600,
+              "validation": {"cv_folds": 3}}
+    seen: list[dict[str, Any]] = []
+
+    class Collect(ProgressCallback):
+        def on_trial(self, trial: dict[str, Any]) -> None:
+            seen.append(trial["params"])
+            if len(seen) == 6:
+                interrupt.request_stop()  # the entries that matter come first: stop here
+
+    try:
+        result = train(frame, TrainConfig.from_dict(config, columns=list(frame.columns)),
+                       callback=Collect())
+    finally:
+        interrupt.reset()
+    encodings = [p["params"].get("preprocessing") for p in seen]
+    assert {"categorical_encoder": "target"} in encodings
+    assert {"min_frequency": 2, "max_categories": 1000} in encodings
+    assert result.metrics["r2"] > 0.9 and result.stopped_early
+
+    seen.clear()
+    iris = pd.concat([pd.DataFrame(np.random.default_rng(0).normal(size=(60, 2)),
+                                   columns=["a", "b"]),
+                      pd.DataFrame({"y": ["x", "y", "z"] * 20})], axis=1)
+    try:
+        train(iris, TrainConfig.from_dict(
+            {"target": "y", "algorithm": "auto", "time_budget_s": 600,
+             "validation": {"cv_folds": 2}}, columns=["a", "b", "y"]), callback=Collect())
+    finally:
+        interrupt.reset()
+    assert seen and all(not p["params"].get("preprocessing") for p in seen)
