@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import assert_all_finite
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 MIN_ROWS_FOR_EARLY_STOPPING = 40
 
@@ -37,11 +39,20 @@ class _Booster(BaseEstimator):
     _classifier = False
 
     def fit(self, X: Any, y: Any) -> _Booster:
-        X = _matrix(X)
-        y = np.asarray(y)
-        self.n_features_in_ = X.shape[1]
+        # scikit-learn's own checks: a 2-D table of numbers (NaN is missing, infinity is not
+        # allowed), a 1-D target, the number of columns remembered for predict.
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan",
+                             y_numeric=not self._classifier)
+        if X.shape[0] < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 samples; got 1 sample.")
         if self._classifier:
+            if y.dtype.kind == "f":
+                assert_all_finite(y, input_name="y")
+            check_classification_targets(y)
             self.classes_, y = np.unique(y, return_inverse=True)
+            if len(self.classes_) < 2:
+                raise ValueError("Classification needs at least 2 classes in the data; it "
+                                 "holds only one class.")
         else:
             y = y.astype(np.float64)
         cats = sorted({int(i) for i in (self.categorical_features or [])
@@ -73,6 +84,17 @@ class _Booster(BaseEstimator):
     def _threads(self) -> int:
         return max(1, int(self.n_jobs or 1))
 
+    def _checked(self, X: Any) -> np.ndarray:
+        """X as predict reads it, checked against what fit saw."""
+        check_is_fitted(self, "model_")
+        return validate_data(self, X, reset=False, dtype=np.float64,
+                             ensure_all_finite="allow-nan")
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values go down each tree's learned side
+        return tags
+
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -92,29 +114,21 @@ class _ClassifierPart(ClassifierMixin):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of `classes_`."""
-        check_is_fitted(self, "model_")
-        proba = np.asarray(self._raw_proba(_matrix(X)), dtype=np.float64)
+        proba = np.asarray(self._raw_proba(self._checked(X)), dtype=np.float64)
         if proba.ndim == 1:  # a single-class fit
             proba = proba.reshape(-1, 1)
         return proba
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
-        return self.classes_.take(np.argmax(self.predict_proba(X), axis=1))
+        proba = self.predict_proba(X)
+        return self.classes_.take(np.argmax(proba, axis=1))
 
 
 class _RegressorPart(RegressorMixin):
     def predict(self, X: Any) -> np.ndarray:
         """The predicted value of each row."""
-        check_is_fitted(self, "model_")
-        return np.asarray(self._raw_predict(_matrix(X)), dtype=np.float64).ravel()
-
-
-def _matrix(X: Any) -> np.ndarray:
-    values = np.asarray(X, dtype=np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"Expected a 2-D table of numbers, got shape {values.shape}.")
-    return values
+        return np.asarray(self._raw_predict(self._checked(X)), dtype=np.float64).ravel()
 
 
 # ---------------------------------------------------------------- LightGBM
