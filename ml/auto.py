@@ -291,6 +291,9 @@ class _Search:
         self.stopped_early = False
         self.cut_by_clock = False
         self.final_members: list[_Candidate] = []
+        # The last ensemble chosen: the pool offered and how often each of it was picked.
+        self._pool: list[_Candidate] = []
+        self._counts: dict[int, int] = {}
 
     # -- time
 
@@ -446,7 +449,7 @@ class _Search:
         ranked = sorted(ok, key=lambda c: -self.oof_score(c.oof))
         best = ranked[0]
         best_score = self.oof_score(best.oof)
-        pool, counts = getattr(self, "_pool", []), getattr(self, "_counts", {})
+        pool, counts = self._pool, self._counts
         ensemble_oof = blend([c.oof for c in pool], counts) if counts else None
         use_ensemble = (len(counts) > 1 and ensemble_oof is not None
                         and self.oof_score(ensemble_oof) > best_score + 1e-12)

@@ -95,11 +95,20 @@ class _Booster(BaseEstimator):
         tags.input_tags.allow_nan = True  # missing values go down each tree's learned side
         return tags
 
+    def _serving(self) -> Any:
+        """The library model, set to the current thread count (LightGBM, XGBoost)."""
+        if self.model_.n_jobs != self._threads():
+            self.model_.set_params(n_jobs=self._threads())
+        return self.model_
+
+    def _library_input(self, X: np.ndarray) -> np.ndarray:
+        return X
+
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        return self._serving().predict(self._library_input(X))
 
     def _raw_proba(self, X: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        return self._serving().predict_proba(self._library_input(X))
 
     @property
     def feature_importances_(self) -> np.ndarray:
@@ -176,17 +185,6 @@ class _LightGBM(_Booster):
     def _best_iteration(self) -> int:
         return int(getattr(self.model_, "best_iteration_", 0) or self.model_.n_estimators_)
 
-    def _serving(self) -> Any:
-        if self.model_.n_jobs != self._threads():
-            self.model_.set_params(n_jobs=self._threads())
-        return self.model_
-
-    def _raw_predict(self, X: np.ndarray) -> np.ndarray:
-        return self._serving().predict(X)
-
-    def _raw_proba(self, X: np.ndarray) -> np.ndarray:
-        return self._serving().predict_proba(X)
-
 
 class LightGBMClassifier(_ClassifierPart, _LightGBM):
     """LightGBM gradient boosting for classes."""
@@ -250,16 +248,8 @@ class _XGBoost(_Booster):
         best = getattr(self.model_, "best_iteration", None)
         return int(best) + 1 if best is not None else int(self.n_estimators)
 
-    def _serving(self) -> Any:
-        if self.model_.n_jobs != self._threads():
-            self.model_.set_params(n_jobs=self._threads())
-        return self.model_
-
-    def _raw_predict(self, X: np.ndarray) -> np.ndarray:
-        return self._serving().predict(self._codes(X, self.categories_in_))
-
-    def _raw_proba(self, X: np.ndarray) -> np.ndarray:
-        return self._serving().predict_proba(self._codes(X, self.categories_in_))
+    def _library_input(self, X: np.ndarray) -> np.ndarray:
+        return self._codes(X, self.categories_in_)
 
 
 class XGBoostClassifier(_ClassifierPart, _XGBoost):
