@@ -364,8 +364,12 @@ class _Search:
         width = len(self.classes) if self.task == CLS else None
         oof = np.zeros((len(self.y), width) if width else len(self.y), dtype=np.float64)
         have = any(c.ok for c in self.candidates)
+        done: list[np.ndarray] = []
         try:
             for train, test in self.splits:
+                if not have and done and self.first_would_overrun(candidate, len(done)):
+                    self.keep_folds(done)  # the first model is kept on the folds it finished
+                    break
                 if have and (interrupt.stop_requested() or self.callback.should_wrap_up()):
                     raise interrupt.Interrupted("stop")
                 self.callback.check_cancelled()
@@ -377,6 +381,7 @@ class _Search:
                     predicted = self.predict(pipeline, self.X.iloc[test])
                 oof[test] = predicted
                 candidate.fold_scores.append(self.scorer.natural(self.codes[test], predicted))
+                done.append(test)
             candidate.oof = oof
         except (interrupt.Interrupted, KeyboardInterrupt) as exc:
             reason = interrupt.reason_of(exc)
@@ -391,6 +396,22 @@ class _Search:
                 ArithmeticError) as exc:
             candidate.error = str(exc) or type(exc).__name__
         candidate.seconds = time.monotonic() - started
+
+    def first_would_overrun(self, candidate: _Candidate, folds_done: int) -> bool:
+        """Would the first candidate's remaining folds and its refit end past the budget and
+        its margin? (It cannot be interrupted: a search must keep a model.)"""
+        per_fold = (time.monotonic() - self.started) / folds_done
+        rest = per_fold * (len(self.splits) - folds_done) + candidate.refit_s(len(self.splits))
+        return time.monotonic() + rest > self.deadline + slack(self.budget_s)
+
+    def keep_folds(self, done: list[np.ndarray]) -> None:
+        """Score every candidate on the rows of the folds the first one finished."""
+        covered = np.zeros(len(self.y), dtype=bool)
+        covered[np.concatenate(done)] = True
+        self.covered = covered
+        self.cut_by_clock = True
+        self.note(f"Only {len(done)} of {len(self.splits)} cross-validation folds of the first "
+                  "model fit in the time budget: its score comes from those.")
 
     def predict(self, pipeline: Any, X: pd.DataFrame) -> np.ndarray:
         if self.task != CLS:
@@ -526,7 +547,7 @@ class _Search:
             rows.append(row)
         if ensemble_oof is not None:
             folds = [self.scorer.natural(self.codes[test], ensemble_oof[test])
-                     for _train, test in self.splits]
+                     for _train, test in self.splits if self.covered[test].all()]
             finite = [s for s in folds if math.isfinite(s)]
             rows.append({"algorithm": "ensemble",
                          "mean_score": float(np.mean(finite)) if finite else None,

@@ -390,3 +390,28 @@ def test_text_columns_with_many_levels_bring_their_own_encodings_into_the_search
     finally:
         interrupt.reset()
     assert seen and all(not p["params"].get("preprocessing") for p in seen)
+
+
+class _Sleepy(LinearRegression):
+    """A linear model whose fit takes a second: a first candidate too slow for the budget."""
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        import time
+
+        time.sleep(1.0)
+        return super().fit(X, y, sample_weight)
+
+
+def test_a_first_model_too_slow_for_the_budget_is_kept_on_the_folds_it_finished() -> None:
+    X, y = _halves()
+
+    def make(_key: str, _params: dict[str, Any]) -> Any:
+        return EnginePipeline([("model", _Sleepy())])
+
+    outcome = auto.search(make, X, y, entries=[auto.Entry("ridge", {})], splits=_splits(len(y)),
+                          metric="r2", task="regression", budget_s=0.5)
+    # 5 folds and a refit would take 6 s; the margin is 5 s: it stops after the first fold(s)
+    assert outcome.search_s <= 0.5 + auto.slack(0.5)
+    assert outcome.cut_by_clock and outcome.algorithm == "ridge"
+    assert any("cross-validation folds of the first model fit" in line for line in outcome.log)
+    assert outcome.leaderboard[0]["mean_score"] > 0.3  # scored on the folds it finished
