@@ -504,6 +504,7 @@ class _Search:
                                   "weight": round(weights[c.name], 4)} for c in members]}
                     if use_ensemble else best.entry.described()),
             ensemble=([{"member": c.name, "algorithm": c.entry.key,
+                        "label": get_algorithm(c.entry.key, self.task).label,
                         "weight": round(weights[c.name], 4)} for c in members]
                       if use_ensemble else []),
             skipped=self.skipped, stopped_early=self.stopped_early,

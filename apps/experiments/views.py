@@ -327,13 +327,15 @@ def _leaderboard(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
         params = dict(row.get("params") or {})
         params.update({k: v for k, v in row.items() if k not in _BOARD_KEYS})
         mean = row.get("mean_score", row.get("score"))
+        members = params.get("members") if row.get("algorithm") == "ensemble" else None
         shown.append({
             "rank": row.get("rank", position),
             "algorithm": _algorithm_label(row["algorithm"], task) if row.get("algorithm")
             else "",
             "score": _four(mean), "std": _four(row.get("std_score")),
             "fit_time_s": row.get("fit_time_s"),
-            "params": _params_text(params),
+            "params": (_members_text(members, task) if isinstance(members, dict)
+                       else _params_text(params)),
             "note": row.get("note") or row.get("error") or row.get("state") or "",
             "weight": (f"{float(row['weight']):.2f}" if row.get("in_ensemble")
                        and row.get("weight") is not None else ""),
@@ -342,6 +344,13 @@ def _leaderboard(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
     return {"rows": shown, "has_algorithm": any(r["algorithm"] for r in shown),
             "has_note": any(r["note"] for r in shown),
             "has_ensemble": any(r["weight"] for r in shown)}
+
+
+def _members_text(members: dict[str, Any], task: str) -> str:
+    """An ensemble's members as a person reads them: "LightGBM 0.74 + k-nearest neighbours
+    0.26" (members are named "<candidate number>_<algorithm key>")."""
+    return " + ".join(f"{_algorithm_label(name.partition('_')[2] or name, task)} {float(w):.2f}"
+                      for name, w in members.items())
 
 
 def _live_trials(experiment: Any) -> list[dict[str, Any]]:

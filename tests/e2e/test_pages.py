@@ -290,3 +290,55 @@ def test_the_quality_report_summarises_missing_values_and_the_leaderboard_reads_
     assert "0.5123" in text and "± 0.0312" in text and "Random forest" in text
     # (PostgreSQL's jsonb keeps keys in its own order)
     assert "n_estimators = 100" in text and "max_depth = none" in text
+
+
+def test_auto_shows_its_ensemble_on_the_leaderboard_and_the_model_card_and_can_stop_early(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    from apps.experiments.models import Experiment, Status
+    from apps.models.services import model_register
+    from ml.config import TrainConfig
+    from ml.train import train
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(size=(500, 4)), columns=["a", "b", "c", "d"])
+    frame["y"] = frame.a + np.sin(3 * frame.b) + frame.c * frame.d + rng.normal(0, 0.6, 500)
+    dataset = _dataset(lab["model"].workspace, frame)
+    result = train(frame, TrainConfig.from_dict(
+        {"target": "y", "algorithm": "auto", "time_budget_s": 120,
+         "params": {"candidates": ["ridge", "knn", "lightgbm", "extra_trees"]}},
+        columns=list(frame.columns)))
+    assert result.algorithm == "ensemble", result.leaderboard
+    owner = lab["model"].created_by
+    recorded = result.to_dict()
+    run = Experiment.objects.create(
+        workspace=dataset.workspace, dataset=dataset, created_by=owner, name="auto blend",
+        target="y", task="regression", algorithm="auto", status=Status.SUCCEEDED,
+        metrics=recorded["metrics"], leaderboard=recorded["leaderboard"],
+        best_params=recorded["best_params"])
+    model = model_register(experiment=run, result=result, user=owner, name="blend")
+    login(page, "olga")
+    page.goto(f"/w/{lab['slug']}/experiments/{run.pk}/")
+    board = page.locator("#leaderboard")
+    assert "Ensemble weight" in board.locator("thead").inner_text()
+    assert board.locator("tbody tr.best").inner_text().startswith("1")  # the blend ranks first
+    assert "Ensemble (weighted blend)" in board.inner_text()
+    first = result.ensemble[0]
+    assert f"{first['label']} {first['weight']:.2f}" in board.locator("tbody tr.best").inner_text()
+    screenshot(page, "auto-leaderboard", full_page=True)
+    page.goto(f"/w/{lab['slug']}/models/{model.pk}/")
+    card = page.locator("#ensemble")
+    assert "A weighted blend of" in card.inner_text()
+    assert card.locator("tbody tr").count() == len(result.ensemble) >= 2
+    assert result.ensemble[0]["label"] in card.inner_text()  # "LightGBM", not "lightgbm"
+    screenshot(page, "model-card-ensemble")
+
+    running = Experiment.objects.create(
+        workspace=dataset.workspace, dataset=dataset, created_by=owner, name="auto running",
+        target="y", task="regression", algorithm="auto", status=Status.RUNNING)
+    page.goto(f"/w/{lab['slug']}/experiments/{running.pk}/")
+    page.locator("#keep-best").click()
+    page.wait_for_url(f"**/experiments/{running.pk}/")
+    assert "Stopping: ending the search and keeping the best model so far" in page.content()
+    running.refresh_from_db()
+    assert running.stop_requested and not running.cancel_requested
