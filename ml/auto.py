@@ -149,7 +149,6 @@ class AutoOutcome:
     stopped_early: bool = False  # asked to stop and keep the best so far
     cut_by_clock: bool = False  # a candidate was interrupted or skipped for lack of time
     search_s: float = 0.0
-    score: float | None = None  # the final model's out-of-fold score
     log: list[str] = field(default_factory=list)
 
 
@@ -307,13 +306,9 @@ class _Search:
             float(np.median(self.units)) if self.units else 0.0)
         return unit * entry.cost
 
-    def reserve(self, extra: _Candidate | None = None) -> float:
-        """Seconds to keep for refitting the current final choice (and `extra`)."""
-        members = list(self.final_members)
-        if extra is not None:
-            members.append(extra)
-        n = len(self.splits)
-        return sum(c.refit_s(n) for c in members)
+    def reserve(self) -> float:
+        """Seconds to keep for refitting the current final choice."""
+        return self.refit_cost(self.final_members)
 
     # -- candidates
 
@@ -496,7 +491,6 @@ class _Search:
         leaderboard = self.leaderboard(weights, ensemble_oof if use_ensemble else None)
         self.progress(0.97, "Refitting the final model on all the training rows")
         pipeline = self.refit(members, weights)
-        final_oof = ensemble_oof if use_ensemble else best.oof
         outcome = AutoOutcome(
             metric=self.scorer.metric, leaderboard=leaderboard, pipeline=pipeline,
             algorithm="ensemble" if use_ensemble else best.entry.key,
@@ -508,8 +502,7 @@ class _Search:
                         "weight": round(weights[c.name], 4)} for c in members]
                       if use_ensemble else []),
             skipped=self.skipped, stopped_early=self.stopped_early,
-            cut_by_clock=self.cut_by_clock, score=self._natural(final_oof),
-            log=self.lines,
+            cut_by_clock=self.cut_by_clock, log=self.lines,
         )
         outcome.search_s = round(time.monotonic() - self.started, 3)
         return outcome

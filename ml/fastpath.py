@@ -74,7 +74,7 @@ def final_predict_proba(final: Any, X: Any) -> Any:
     return final.predict_proba(X)
 
 
-def forest_proba_once(final: Any, X: Any) -> np.ndarray | None:
+def proba_once(final: Any, X: Any) -> np.ndarray | None:
     """Return the probabilities of a classifier whose label is their argmax - a forest (on the
     fast path) or a soft-voting ensemble - so they are computed once for both; else None."""
     if (isinstance(final, VotingClassifier) and final.voting == "soft"

@@ -19,8 +19,8 @@ from ml.fastpath import (  # noqa: F401 - re-exported; bundles pickle ml.predict
     final_and_features,
     final_predict,
     final_predict_proba,
-    forest_proba_once,
     prepare,
+    proba_once,
     transform_features,
 )
 from ml.jsonsafe import to_json_safe
@@ -41,11 +41,11 @@ def predict(
         df = validate_frame(df, metadata["input_schema"])
     # One pass through the preprocessing serves both predict and predict_proba.
     final, features = final_and_features(pipeline, df)
-    proba_once = forest_proba_once(final, features) if task == "classification" else None
-    if proba_once is not None:
+    once = proba_once(final, features) if task == "classification" else None
+    if once is not None:
         # A forest's (or a soft-voting ensemble's) label is the argmax of its averaged
         # probabilities: compute them once.
-        predictions = final.classes_.take(np.argmax(proba_once, axis=1), axis=0)
+        predictions = final.classes_.take(np.argmax(once, axis=1), axis=0)
     else:
         predictions = np.asarray(final_predict(final, features))
     if task != "classification":
@@ -56,8 +56,8 @@ def predict(
     if encoded:
         predictions = np.asarray(labels, dtype=object)[predictions.astype(np.int64)]
     probabilities = None
-    if proba_once is not None or hasattr(pipeline, "predict_proba"):
-        raw = proba_once if proba_once is not None else final_predict_proba(final, features)
+    if once is not None or hasattr(pipeline, "predict_proba"):
+        raw = once if once is not None else final_predict_proba(final, features)
         probabilities = np.asarray(raw, dtype=np.float64)
         if order is not None:
             probabilities = probabilities[:, order]
