@@ -20,7 +20,10 @@ gone with it. With `JOBS_IN_CHILD_PROCESS` off (the inline test settings, `Q_SYN
 claim, work and endings run in the calling process and a cancel is cooperative.
 
 `fail_stale` is the sweeper's half: a running job whose heartbeat stopped (its worker died)
-ends failed, or cancelled if a cancel was asked; a job never started ends failed.
+ends failed, or cancelled if a cancel was asked; a queued job that is no longer waiting in the
+broker (a cluster took it off the queue, then died before starting it) is queued again; a job
+never started within its queue timeout ends failed. A job queued twice runs once: `claim` lets
+only one copy move the row from queued to running.
 """
 
 from __future__ import annotations
@@ -76,6 +79,9 @@ class JobKind:
     stop_field: str = ""
     # An ending, beside succeeded, whose results and files are kept ("stopped": best kept).
     kept: str = ""
+    # The django-q2 task (dotted path, called with the row's id) that runs this job: the
+    # sweeper queues it again when the worker that took it off the queue died before starting.
+    task: str = ""
 
     @property
     def rows(self) -> Any:
@@ -398,12 +404,7 @@ class _Supervisor:
             self._log(f"Peak memory of the job: {self.peak_mb:.0f} MB.")
 
     def _log(self, line: str) -> None:
-        if not self.kind.log_field:
-            return
-        field = self.kind.log_field
-        lines = self.kind.rows.filter(pk=self.pk).values_list(field, flat=True).first()
-        if lines is not None:
-            self.kind.rows.filter(pk=self.pk).update(**{field: [*lines, line][-500:]})
+        _log_line(self.kind, self.pk, line)
 
 
 def _warm_up() -> None:
@@ -483,8 +484,100 @@ def _die_with_parent() -> None:  # pragma: no cover - in the child
 # ---------------------------------------------------------------- the sweeper
 
 
+def enqueue(kind: JobKind, pk: int) -> str:
+    """Send job `pk` to the broker (only the id travels); return django-q2's task id."""
+    from django_q.tasks import async_task
+
+    return str(async_task(kind.task, pk, task_name=f"{kind.noun.replace(' ', '-')}-{pk}") or "")
+
+
+# Tasks read from the broker at most, per sweep (a longer queue: the rest count as waiting).
+QUEUE_SCAN_LIMIT = 10_000
+
+
+def waiting_in_queue() -> set[tuple[str, Any]] | None:
+    """Return (task path, first argument) of every task waiting in the broker, not yet taken.
+
+    None when the broker cannot be read this way (or the queue is longer than we read): then
+    nothing is queued again. The ORM broker's taken tasks carry a lock in the future; the Redis
+    broker's are gone from its list.
+    """
+    from django.utils import timezone as tz
+    from django_q.brokers import get_broker
+    from django_q.brokers.orm import ORM
+    from django_q.brokers.redis_broker import Redis
+    from django_q.signing import SignedPackage
+
+    broker = get_broker()
+    payloads: list[Any]
+    if isinstance(broker, ORM):
+        payloads = list(broker.get_connection().filter(
+            key=broker.list_key, lock__lte=tz.now()).values_list("payload", flat=True)[
+            :QUEUE_SCAN_LIMIT + 1])
+    elif isinstance(broker, Redis):
+        payloads = broker.connection.lrange(broker.list_key, 0, QUEUE_SCAN_LIMIT)
+    else:
+        return None
+    if len(payloads) > QUEUE_SCAN_LIMIT:
+        return None
+    waiting: set[tuple[str, Any]] = set()
+    for payload in payloads:
+        try:
+            task = SignedPackage.loads(payload)
+        except Exception:  # another app's task, or a key change: not one of ours
+            continue
+        args = task.get("args") or ()
+        waiting.add((str(task.get("func")), args[0] if args else None))
+    return waiting
+
+
+def requeue_after_s() -> float:
+    return float(_setting("JOB_REQUEUE_AFTER_S", 120))
+
+
+def requeue_lost(kind: JobKind) -> int:
+    """Queue again the jobs queued for a while that no longer wait in the broker; return how many.
+
+    A cluster takes tasks off the queue ahead of its free workers; one killed then takes them
+    along. Queuing such a job again is safe even when it was only slow to start: the first copy
+    to claim the row runs it, the other finds it taken and does nothing.
+    """
+    if not kind.task:
+        return 0
+    cutoff = timezone.now() - timedelta(seconds=requeue_after_s())
+    queued = kind.rows.filter(status=kind.queued, created_at__lt=cutoff)
+    if kind.queued == kind.running:
+        queued = queued.filter(started_at__isnull=True)
+    if kind.cancellable:
+        queued = queued.filter(cancel_requested=False)
+    pks = list(queued.values_list("pk", flat=True))
+    waiting = waiting_in_queue() if pks else None  # the broker read only when it matters
+    if waiting is None:
+        return 0
+    count = 0
+    for pk in pks:
+        if (kind.task, pk) in waiting:
+            continue
+        enqueue(kind, pk)
+        count += 1
+        log.warning("%s %s was no longer in the queue (its worker stopped before starting it): "
+                    "queued again.", kind.noun.capitalize(), pk)
+        _log_line(kind, pk, "The worker that took this job stopped before starting it; it was "
+                            "queued again.")
+    return count
+
+
+def _log_line(kind: JobKind, pk: int, line: str) -> None:
+    if not kind.log_field:
+        return
+    lines = kind.rows.filter(pk=pk).values_list(kind.log_field, flat=True).first()
+    if lines is not None:
+        kind.rows.filter(pk=pk).update(**{kind.log_field: [*lines, line][-500:]})
+
+
 def fail_stale(kind: JobKind, *, stale_s: float | None = None) -> int:
-    """End running jobs whose heartbeat stopped and queued ones never started; return how many."""
+    """End running jobs whose heartbeat stopped, queue again the queued ones a dead worker took,
+    and fail queued ones never started within the queue timeout; return how many."""
     now = timezone.now()
     cutoff = now - timedelta(seconds=stale_s if stale_s is not None else stale_after_s())
     stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
@@ -497,6 +590,7 @@ def fail_stale(kind: JobKind, *, stale_s: float | None = None) -> int:
         count += dead.filter(cancel_requested=True).update(
             status=kind.cancelled, **{kind.ended_field: now})
     count += dead.update(status=kind.failed, error=kind.stale_message, **{kind.ended_field: now})
+    count += requeue_lost(kind)
     # The Redis broker delivers at most once: a task lost with its worker never starts.
     queued_s = float(_setting(kind.queue_timeout_setting, 24 * 3600))
     lost = kind.rows.filter(status=kind.queued, created_at__lt=now - timedelta(seconds=queued_s))

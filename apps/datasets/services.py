@@ -101,14 +101,7 @@ def dataset_create(*, workspace: Any, user: Any, upload: Any, name: str | None =
 
 
 def _enqueue(dataset_id: int) -> None:
-    from django_q.tasks import async_task
-
-    transaction.on_commit(
-        lambda: async_task(
-            "apps.datasets.tasks.dataset_process_task", dataset_id,
-            task_name=f"dataset-{dataset_id}", group="datasets",
-        )
-    )
+    transaction.on_commit(lambda: jobs.enqueue(DATASET_JOB, dataset_id))
 
 
 # ---------------------------------------------------------------- processing
@@ -143,6 +136,7 @@ DATASET_JOB = jobs.JobKind(
     retry_message=("Processing was interrupted several times (the worker stopped while reading "
                    "this file, perhaps because it ran out of memory). Try a smaller file."),
     queue_timeout_setting="DATASET_QUEUE_TIMEOUT_S",
+    task="apps.datasets.tasks.dataset_process_task",
 )
 
 

@@ -143,11 +143,9 @@ def experiment_create(*, workspace: Any, user: Any, data: dict[str, Any]) -> Exp
 
 def experiment_enqueue(*, experiment_id: int) -> str:
     """Queue the job for a worker (only the id travels) and remember the task id."""
-    from django_q.tasks import async_task
-
-    task_id = async_task(TASK_PATH, experiment_id, task_name=f"experiment-{experiment_id}")
-    Experiment.objects.filter(pk=experiment_id).update(task_id=str(task_id or "")[:64])
-    return str(task_id)
+    task_id = jobs.enqueue(EXPERIMENT_JOB, experiment_id)
+    Experiment.objects.filter(pk=experiment_id).update(task_id=task_id[:64])
+    return task_id
 
 
 # ---------------------------------------------------------------- cancel and delete
@@ -212,7 +210,7 @@ EXPERIMENT_JOB = jobs.JobKind(
     lost_message=("No worker started this job within a day. Check that the job workers are "
                   "running, then run it again."),
     retry_message=STALE_MESSAGE + " It was tried {tries} times; giving up.",
-    queue_timeout_setting="EXPERIMENT_QUEUE_TIMEOUT_S", log_field="log",
+    queue_timeout_setting="EXPERIMENT_QUEUE_TIMEOUT_S", log_field="log", task=TASK_PATH,
 )
 
 

@@ -318,6 +318,10 @@ JOBS_IN_CHILD_PROCESS = env.bool("JOBS_IN_CHILD_PROCESS", default=not Q_CLUSTER[
 JOB_HEARTBEAT_S = env.int("JOB_HEARTBEAT_S", default=10)
 JOB_STALE_AFTER_S = env.int("JOB_STALE_AFTER_S", default=120)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=2)
+# A job queued this long that no longer waits in the broker was taken by a cluster that died
+# before starting it (clusters take tasks ahead of their free workers): the sweeper queues it
+# again. Safe when it was merely slow to start: only one copy can claim the row.
+JOB_REQUEUE_AFTER_S = env.int("JOB_REQUEUE_AFTER_S", default=120)
 # A job past its time limit is killed and fails saying so (before django-q2's own timeout).
 JOB_TIME_LIMIT_S = env.int("JOB_TIME_LIMIT_S", default=max(60, JOB_TIMEOUT_S - 30))
 # A job whose process holds more than this much memory of its own is killed and fails with "ran

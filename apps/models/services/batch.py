@@ -91,8 +91,6 @@ def batch_prediction_start(
     *, model: Model, fileobj: IO[bytes], user: Any, filename: str = ""
 ) -> BatchPrediction:
     """Store the CSV file and queue a job that predicts it; raise NotCsv for a non-text file."""
-    from django_q.tasks import async_task
-
     from apps.core.quotas import quota_check_jobs
     from ml.data import sniff_bytes
 
@@ -115,9 +113,7 @@ def batch_prediction_start(
         raise
     audit_record(workspace=model.workspace, actor=user, verb=Verb.MODEL_BATCH_PREDICT, target=model,
                  detail={"model": model.pk, "batch": batch.pk})
-    transaction.on_commit(
-        lambda: async_task("apps.models.tasks.batch_predict_task", batch.pk)
-    )
+    transaction.on_commit(lambda: jobs.enqueue(BATCH_JOB, batch.pk))
     return batch
 
 
