@@ -3,6 +3,7 @@ is apps.accounts.api_scoping's: tenancy lives with the workspaces)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import BadRequest
@@ -13,7 +14,10 @@ from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.core.files import STORAGE_DOWN, storage_outage
 from apps.core.quotas import QuotaExceeded
+
+log = logging.getLogger(__name__)
 
 
 class OutputOnlyMixin:
@@ -65,6 +69,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.ParseError(str(exc))
     elif isinstance(exc, QuotaExceeded):
         exc = _quota_error(exc)
+    elif storage_outage(exc):
+        log.warning("File store unavailable: %s", exc)
+        return Response({"detail": STORAGE_DOWN}, status=503, headers={"Retry-After": "30"})
     return drf_exception_handler(exc, context)
 
 

@@ -12,6 +12,27 @@ from django.core.files.storage import default_storage
 log = logging.getLogger(__name__)
 
 
+STORAGE_DOWN = ("The file store is not answering, so nothing was saved or read. Try again in a "
+                "moment; if it goes on, an administrator should check the storage service.")
+STORAGE_DOWN_IN_JOB = ("The file store stopped answering while this job read or saved its "
+                       "files; nothing of it was kept. Run it again once the store is back.")
+
+
+def storage_outage(exc: BaseException) -> bool:
+    """Whether `exc` is the file store failing (unreachable, timing out, answering 5xx), as
+    opposed to a bug of ours or a missing file."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 is pinned in requirements/base.txt
+        return False
+    if isinstance(exc, BotoCoreError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return int(status) >= 500 or exc.response.get("Error", {}).get("Code") == "NoSuchBucket"
+    return False
+
+
 def workspace_prefix(workspace: Any) -> str:
     """Return the storage prefix that holds all files of `workspace`."""
     return f"workspaces/{workspace.pk}"

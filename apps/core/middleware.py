@@ -76,6 +76,25 @@ class RequestGuardMiddleware:
 def _refuse(request: HttpRequest, status: int, message: str) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=status)
-    title = "Request too large" if status == 413 else "Bad request"
+    title = {413: "Request too large", 503: "Service unavailable"}.get(status, "Bad request")
     html = render_to_string("413.html", {"message": message, "title": title})
     return HttpResponse(html, status=status)
+
+
+class StorageOutageMiddleware:
+    """A page whose view met a file store that does not answer gets a 503 that says so."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        from apps.core.files import STORAGE_DOWN, storage_outage
+
+        if not storage_outage(exc):
+            return None
+        response = _refuse(request, 503, STORAGE_DOWN)
+        response["Retry-After"] = "30"
+        return response

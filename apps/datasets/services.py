@@ -21,7 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core import jobs
-from apps.core.files import storage_delete, storage_path
+from apps.core.files import (
+    STORAGE_DOWN_IN_JOB,
+    storage_delete,
+    storage_outage,
+    storage_path,
+)
 from apps.core.models import Verb
 from apps.core.quotas import quota_check_jobs, quota_check_storage
 from apps.core.services import audit_record
@@ -152,7 +157,11 @@ def dataset_work(dataset_id: int) -> None:
         _process(dataset)
     except DataError as exc:
         _fail(dataset_id, str(exc))
-    except Exception:
+    except Exception as exc:
+        if storage_outage(exc):
+            log.warning("Dataset %s: the file store failed: %s", dataset_id, exc)
+            _fail(dataset_id, STORAGE_DOWN_IN_JOB)
+            return
         log.exception("Processing dataset %s failed", dataset_id)
         _fail(dataset_id, GENERIC_ERROR)
 

@@ -17,7 +17,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.core import jobs
-from apps.core.files import storage_delete, storage_path, storage_save
+from apps.core.files import (
+    STORAGE_DOWN_IN_JOB,
+    storage_delete,
+    storage_outage,
+    storage_path,
+    storage_save,
+)
 from apps.core.models import Verb
 from apps.core.quotas import quota_check_jobs, quota_check_storage
 from apps.core.services import audit_record
@@ -254,7 +260,12 @@ def experiment_work(experiment_id: int) -> str:
         callback.on_log(f"Failed: {exc}")
         _finish(experiment_id, Status.FAILED, error=str(exc), callback=callback)
         return Status.FAILED
-    except Exception:  # anything else is our bug: a clear message, the traceback for admins
+    except Exception as exc:  # else our bug: a clear message, the traceback for admins
+        if storage_outage(exc):
+            log.warning("Experiment %s: the file store failed: %s", experiment_id, exc)
+            callback.on_log(f"Failed: {STORAGE_DOWN_IN_JOB}")
+            _finish(experiment_id, Status.FAILED, error=STORAGE_DOWN_IN_JOB, callback=callback)
+            return Status.FAILED
         log.exception("Experiment %s crashed", experiment_id)
         callback.lines.append(traceback.format_exc())
         _finish(experiment_id, Status.FAILED, error=INTERNAL_MESSAGE, callback=callback)

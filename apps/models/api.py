@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
@@ -317,7 +318,7 @@ def model_download_response(*, model: Model, user: Any, fmt: str | None) -> Http
             response = _onnx_response(model)
         else:
             bundle_file_check(model)
-            response = FileResponse(
+            response = _redirect_to_store(model) or FileResponse(
                 default_storage.open(model.file, "rb"),
                 as_attachment=True,
                 filename=f"{model.download_name}.mwm",
@@ -329,6 +330,18 @@ def model_download_response(*, model: Model, user: Any, fmt: str | None) -> Http
     fmt = "onnx" if fmt == "onnx" else "bundle"
     services.model_download_record(model=model, user=user, fmt=fmt)
     return response
+
+
+def _redirect_to_store(model: Model) -> HttpResponse | None:
+    """A redirect to a short-lived signed URL of the bundle in object storage, where enabled."""
+    if not getattr(settings, "S3_REDIRECT_DOWNLOADS", False):
+        return None
+    from django.http import HttpResponseRedirect
+
+    name = f"{model.download_name}.mwm"
+    return HttpResponseRedirect(default_storage.url(model.file, parameters={
+        "ResponseContentDisposition": f'attachment; filename="{name}"',
+        "ResponseContentType": "application/octet-stream"}))
 
 
 def _onnx_response(model: Model) -> HttpResponse:

@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "apps.core.security.SecurityHeadersMiddleware",
+    "apps.core.middleware.StorageOutageMiddleware",
     # Last: turns a locked-out sign-in into a 429.
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -212,6 +213,38 @@ STORAGES = {
         )
     },
 }
+# Object storage: with S3_BUCKET set, every file lives in that bucket of an S3-compatible store
+# (AWS S3, MinIO, Ceph, ...), shared by the web and worker machines, which then share no disk.
+# Keys come from the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the machine's role).
+S3_BUCKET = env.str("S3_BUCKET", default="")
+if S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            # Names are random (apps.core.files.storage_path): no existence check per save.
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_expire": env.int("S3_SIGNED_URL_EXPIRE_S", default=300),
+            # A file read from the bucket spools to disk past this size, never whole in memory.
+            "max_memory_size": 8 * 1024 * 1024,
+            # A store that does not answer fails the request or job in seconds, not minutes.
+            # Addressing "path" for MinIO and most self-hosted stores; "virtual" for AWS's newer
+            # buckets. (django-storages' own signature/addressing options apply only without a
+            # client_config: they are set here.)
+            "client_config": _BotoConfig(
+                connect_timeout=5, read_timeout=60, signature_version="s3v4",
+                retries={"max_attempts": 3, "mode": "standard"},
+                s3={"addressing_style": env.str("S3_ADDRESSING_STYLE", default="path")}),
+        },
+    }
+# Model downloads answer with a redirect to a signed URL of the store (the bytes do not pass
+# through the web process) instead of streaming the file; only with S3_BUCKET.
+S3_REDIRECT_DOWNLOADS = bool(S3_BUCKET) and env.bool("S3_REDIRECT_DOWNLOADS", default=False)
 # Uploads stream to a temporary file on disk, never whole into memory.
 FILE_UPLOAD_HANDLERS = ["apps.core.uploads.LimitedTemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")

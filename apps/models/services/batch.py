@@ -10,7 +10,13 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core import jobs
-from apps.core.files import storage_delete, storage_path, storage_save
+from apps.core.files import (
+    STORAGE_DOWN_IN_JOB,
+    storage_delete,
+    storage_outage,
+    storage_path,
+    storage_save,
+)
 from apps.core.models import Verb
 from apps.core.services import audit_record
 from apps.models.models import BatchPrediction, BatchStatus, Model
@@ -223,10 +229,13 @@ def batch_prediction_work(batch_id: int) -> str | None:
         _batch_update(batch.pk, status=BatchStatus.FAILED, error=str(exc)[:5000],
                       finished_at=timezone.now())
         return BatchStatus.FAILED
-    except Exception:
-        log.exception("Batch prediction %s failed", batch_id)
+    except Exception as exc:
+        outage = storage_outage(exc)
+        if not outage:
+            log.exception("Batch prediction %s failed", batch_id)
         storage_delete(output)
-        _batch_update(batch.pk, status=BatchStatus.FAILED, error=BATCH_UNEXPECTED_MESSAGE,
+        _batch_update(batch.pk, status=BatchStatus.FAILED,
+                      error=STORAGE_DOWN_IN_JOB if outage else BATCH_UNEXPECTED_MESSAGE,
                       finished_at=timezone.now())
         return BatchStatus.FAILED
 
