@@ -334,6 +334,10 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Jobs",
     "poll": 0.5,
+    # Tasks a cluster takes off the queue ahead of its free workers (django-q2's default is
+    # workers squared). Jobs run for seconds to hours: taking more only keeps them from an idle
+    # machine, and a cluster that dies takes them along (the sweeper sends them again).
+    "queue_limit": env.int("Q_QUEUE_LIMIT", default=1),
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
