@@ -16,4 +16,6 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE_S", "5"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT_S", "120"))
 # Empty turns the access log off.
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# With LOG_FORMAT=json the app writes its own access line (with request id, user, workspace).
+accesslog = os.environ.get(
+    "GUNICORN_ACCESS_LOG", "" if os.environ.get("LOG_FORMAT") == "json" else "-") or None

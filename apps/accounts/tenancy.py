@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from apps.accounts.models import Membership, Role, Workspace
+from apps.core.logs import log_bind
 
 
 def workspace_resolve(*, user: Any, slug: str) -> Membership:
@@ -29,6 +30,7 @@ def workspace_resolve(*, user: Any, slug: str) -> Membership:
     except Membership.DoesNotExist:
         raise Http404("No such workspace.") from None
     membership.user = user  # already loaded by authentication; saves a join
+    log_bind(user=user.get_username(), workspace=slug)
     return membership
 
 

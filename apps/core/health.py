@@ -74,6 +74,52 @@ def queue_length() -> int:
     return int(get_broker().queue_size() or 0)
 
 
+# Jobs that ended in the last RECENT_S, read from their rows at scrape time: the worker
+# processes that ran them are not scraped (they may be on other machines, or gone).
+RECENT_S = 3600
+JOB_TABLES = (("experiment", "experiments.Experiment", "finished_at"),
+              ("dataset", "datasets.Dataset", "updated_at"),
+              ("batch_prediction", "models.BatchPrediction", "finished_at"))
+DURATION = ("modelworks_job_duration_seconds",
+            "Run time of the jobs that ended in the last hour (quantiles 0.5, 0.95, 1)",
+            None, ["kind", "quantile"])
+ENDED = ("modelworks_jobs_ended_last_hour", "Jobs that ended in the last hour, by end",
+         None, ["kind", "status"])
+
+
+def _recent_jobs() -> Iterator[Any]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    durations, ended = GaugeMetricFamily(*DURATION), GaugeMetricFamily(*ENDED)
+    since = timezone.now() - timedelta(seconds=RECENT_S)
+    for label, model_name, field in JOB_TABLES:
+        try:
+            model = apps.get_model(model_name)
+            rows = list(model.objects.filter(**{f"{field}__gte": since}).exclude(
+                status__in=("queued", "running", "processing")).values_list(
+                "status", "started_at", field)[:100_000])
+        except Exception as exc:  # a missing table must not break the whole scrape
+            log.debug("recent jobs of %s unavailable: %s", model_name, exc)
+            continue
+        counts: dict[str, int] = {}
+        seconds = []
+        for status, started, finished in rows:
+            counts[status] = counts.get(status, 0) + 1
+            if started and finished:
+                seconds.append((finished - started).total_seconds())
+        for status, n in sorted(counts.items()):
+            ended.add_metric([label, status], n)
+        if seconds:
+            seconds.sort()
+            for q in (0.5, 0.95, 1.0):
+                durations.add_metric([label, str(q)],
+                                     seconds[min(len(seconds) - 1, int(q * len(seconds)))])
+    yield durations
+    yield ended
+
+
 class JobsCollector:
     """Expose jobs by status and the queue length at scrape time."""
 
@@ -83,6 +129,8 @@ class JobsCollector:
             "modelworks_jobs", "Jobs by kind and status", labels=["kind", "status"]
         )
         yield GaugeMetricFamily("modelworks_queue_length", "Tasks waiting in the queue")
+        yield GaugeMetricFamily(*DURATION)
+        yield GaugeMetricFamily(*ENDED)
 
     def collect(self) -> Iterator[Any]:
         jobs = GaugeMetricFamily(
@@ -100,6 +148,7 @@ class JobsCollector:
             except Exception as exc:  # a missing table must not break the whole scrape
                 log.debug("jobs metric for %s unavailable: %s", model_name, exc)
         yield jobs
+        yield from _recent_jobs()
         queue = GaugeMetricFamily("modelworks_queue_length", "Tasks waiting in the queue")
         try:
             queue.add_metric([], queue_length())

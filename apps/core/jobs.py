@@ -214,10 +214,16 @@ def job_saving() -> None:
 
 def run(kind: JobKind, pk: int) -> str | None:
     """Claim job `pk` of `kind` and run it; return its final status (None if not claimed)."""
+    from apps.core.logs import log_bind, log_clear
+
+    log_bind(job=f"{kind.noun} {pk}", workspace=kind.rows.filter(pk=pk).values_list(
+        "workspace__slug", flat=True).first())
     if not claim(kind, pk):
         log.info("%s %s is not queued (already taken, ended or cancelled).",
                  kind.noun.capitalize(), pk)
+        log_clear()
         return None
+    started = time.monotonic()
     try:
         if _setting("JOBS_IN_CHILD_PROCESS", True):
             _Supervisor(kind, pk).run()
@@ -226,7 +232,11 @@ def run(kind: JobKind, pk: int) -> str | None:
     finally:
         if kind.on_end:
             _call(kind.on_end, pk)
-    return kind.rows.filter(pk=pk).values_list("status", flat=True).first()
+    status = kind.rows.filter(pk=pk).values_list("status", flat=True).first()
+    log.info("%s %s: %s", kind.noun.capitalize(), pk, status, extra={
+        "status": status, "duration_ms": round((time.monotonic() - started) * 1000)})
+    log_clear()
+    return status
 
 
 def private_memory_mb(pid: int) -> float | None:

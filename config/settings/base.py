@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.core.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -452,13 +453,22 @@ if HTTPS:
         # domain (DJANGO_HSTS_PRELOAD=true), not a default; `check --deploy` is otherwise clean.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# LOG_FORMAT=json: one JSON object per line with the request id, user and workspace (web) or
+# the job (worker), for a log pipeline; "plain" reads better in a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "apps.core.logs.ContextFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                   "json": {"()": "apps.core.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"},
                 # Failures and lockouts are warnings; every successful sign-in is not news.
-                "axes": {"level": "WARNING"}},
+                "axes": {"level": "WARNING"},
+                # One line per request (gunicorn's own access log is off with LOG_FORMAT=json).
+                "modelworks.access": {"level": env.str(
+                    "ACCESS_LOG_LEVEL", default="INFO" if LOG_FORMAT == "json" else "WARNING")}},
 }

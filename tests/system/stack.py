@@ -149,6 +149,7 @@ class Stack:
 
             redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
         self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput", "-v0")  # as `make run` and the image do
         script = (
             "from django.contrib.auth import get_user_model\n"
             "from apps.accounts.services import token_create, workspace_create\n"
