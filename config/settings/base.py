@@ -412,6 +412,9 @@ MODEL_PREDICT_CSV_MAX_BYTES = env.int("MODEL_PREDICT_CSV_MAX_BYTES", default=50 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                       "LOCATION": REDIS_URL} if REDIS_URL else
           {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
+    # Sessions read from Redis, written through to the database (they survive a Redis restart).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
