@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import comb
 from typing import Any
 
+import numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.feature_selection import SelectFromModel, SelectKBest, f_classif, f_regression
 from sklearn.preprocessing import PolynomialFeatures
@@ -38,7 +39,10 @@ class BoundedPolynomialFeatures(PolynomialFeatures):
         self.max_output_features = max_output_features
 
     def fit(self, X: Any, y: Any = None) -> BoundedPolynomialFeatures:
-        n_in = X.shape[1]
+        shape = getattr(X, "shape", None) or np.shape(np.asarray(X))
+        if len(shape) != 2:
+            return super().fit(X, y)  # scikit-learn's own error for 1-D input
+        n_in = shape[1]
         n_out = polynomial_output_size(n_in, self.degree, self.interaction_only)
         if n_out > self.max_output_features:
             raise ConfigError(

@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.model_selection import KFold
@@ -102,12 +104,52 @@ def to_text(X: Any) -> np.ndarray:
     return frame.iloc[:, 0].astype(object).where(frame.iloc[:, 0].notna(), "").map(str).to_numpy()
 
 
-class _OneToOne(TransformerMixin, BaseEstimator):
-    """A stateless column-wise transformer: remembers its input names, keeps them on output."""
+class _EngineTransformer(TransformerMixin, BaseEstimator):
+    """What every engine transformer checks, as scikit-learn's own do (they pass
+    `check_estimator`; tests/ml/test_estimator_checks.py lists the checks that cannot apply).
 
-    def fit(self, X: Any, y: Any = None) -> _OneToOne:
-        self.feature_names_in_ = _names_in(X)
-        self.n_features_in_ = len(self.feature_names_in_)
+    A DataFrame stays a DataFrame (each column keeps its own type: these transformers read text,
+    dates and booleans); anything else becomes an array. Refused with a clear error: sparse,
+    complex, 1-D or empty input, a transform before fit, and a column count other than fit's.
+    Missing values and text are accepted (tags `allow_nan`, `string`).
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
+    def _input(self, X: Any, *, fitting: bool) -> Any:
+        name = type(self).__name__
+        if issparse(X):
+            raise TypeError(f"{name} does not accept sparse input: pass a dense array or a "
+                            "DataFrame.")
+        if not isinstance(X, pd.DataFrame):
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise ValueError(f"Expected a 2-D array, got {X.ndim}-D. Reshape your data, "
+                                 "e.g. with array.reshape(-1, 1) for a single feature.")
+            if np.iscomplexobj(X):
+                raise ValueError("Complex data not supported.")
+        n_samples, n_features = X.shape
+        if fitting:
+            for count, what in ((n_samples, "sample"), (n_features, "feature")):
+                if count == 0:
+                    raise ValueError(f"Found array with 0 {what}(s) (shape={X.shape}) while a "
+                                     "minimum of 1 is required.")
+            self.feature_names_in_ = _names_in(X)
+            self.n_features_in_ = n_features
+        else:
+            if not hasattr(self, "n_features_in_"):
+                raise NotFittedError(f"This {name} instance is not fitted yet: call fit first.")
+            if n_features != self.n_features_in_:
+                raise ValueError(f"X has {n_features} features, but {name} is expecting "
+                                 f"{self.n_features_in_} features as input.")
+        return X
+
+    def fit(self, X: Any, y: Any = None) -> Any:
+        self._input(X, fitting=True)
         return self
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -115,7 +157,16 @@ class _OneToOne(TransformerMixin, BaseEstimator):
                           else self.feature_names_in_, dtype=object)
 
 
-class NumberCoercer(_OneToOne):
+class _TextOut(_EngineTransformer):
+    """Its output is text: no dtype of the input is kept."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+class NumberCoercer(_EngineTransformer):
     """Turn columns into floats (text that is not a number becomes NaN); see `to_numbers`.
 
     A class of its own rather than a FunctionTransformer: it skips that wrapper's per-call
@@ -123,31 +174,23 @@ class NumberCoercer(_OneToOne):
     """
 
     def transform(self, X: Any) -> np.ndarray:
-        return to_numbers(X)
+        return to_numbers(self._input(X, fitting=False))
 
 
-class CategoryStrings(_OneToOne):
+class CategoryStrings(_TextOut):
     """Turn columns into strings with missing values as MISSING; see `to_category_strings`."""
 
     def transform(self, X: Any) -> np.ndarray:
-        return to_category_strings(X)
+        return to_category_strings(self._input(X, fitting=False))
 
 
-class BooleanEncoder(TransformerMixin, BaseEstimator):
+class BooleanEncoder(_EngineTransformer):
     """Map booleans (and yes/no, true/false, 1/0 strings) to 1.0/0.0, unknown to NaN."""
 
-    def fit(self, X: Any, y: Any = None) -> BooleanEncoder:
-        self.feature_names_in_ = _names_in(X)
-        self.n_features_in_ = len(self.feature_names_in_)
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
+        X = self._input(X, fitting=False)
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
         return np.column_stack([_bool_column(column) for _name, column in frame.items()])
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray(input_features if input_features is not None
-                          else self.feature_names_in_, dtype=object)
 
 
 def _bool_column(series: pd.Series) -> np.ndarray:
@@ -158,18 +201,13 @@ def _bool_column(series: pd.Series) -> np.ndarray:
                     dtype=float)
 
 
-class DatetimeFeatures(TransformerMixin, BaseEstimator):
+class DatetimeFeatures(_EngineTransformer):
     """Extract year, month, day, weekday and hour from date/time columns (NaN when missing)."""
 
     PARTS = ("year", "month", "day", "weekday", "hour")
 
-    def fit(self, X: Any, y: Any = None) -> DatetimeFeatures:
-        self.feature_names_in_ = _names_in(X)
-        self.n_features_in_ = len(self.feature_names_in_)
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
-        frame = pd.DataFrame(X)
+        frame = pd.DataFrame(self._input(X, fitting=False))
         blocks = [_date_parts(frame.iloc[:, i]) for i in range(frame.shape[1])]
         return np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
 
@@ -189,16 +227,14 @@ def _date_parts(series: pd.Series) -> np.ndarray:
     return np.column_stack([p.to_numpy(dtype=float, na_value=np.nan) for p in parts])
 
 
-class RareCategoryGrouper(TransformerMixin, BaseEstimator):
+class RareCategoryGrouper(_TextOut):
     """Replace categories seen less than `min_frequency` times (or share) in training by RARE."""
 
     def __init__(self, min_frequency: int | float | None = None) -> None:
         self.min_frequency = min_frequency
 
     def fit(self, X: Any, y: Any = None) -> RareCategoryGrouper:
-        frame = pd.DataFrame(X)
-        self.feature_names_in_ = _names_in(X)
-        self.n_features_in_ = frame.shape[1]
+        frame = pd.DataFrame(self._input(X, fitting=True))
         limit = self.min_frequency or 0
         if isinstance(limit, float):
             limit = limit * len(frame)
@@ -209,29 +245,21 @@ class RareCategoryGrouper(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        frame = pd.DataFrame(X).astype(object)
+        frame = pd.DataFrame(self._input(X, fitting=False)).astype(object)
         for i, kept in enumerate(self.kept_):
             column = frame.iloc[:, i]
             frame.iloc[:, i] = column.where(column.isin(kept), RARE)
         return frame.to_numpy(dtype=object)
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray(input_features if input_features is not None
-                          else self.feature_names_in_, dtype=object)
 
-
-class TextHasher(TransformerMixin, BaseEstimator):
+class TextHasher(_EngineTransformer):
     """Hash the words of one text column into `n_features` dense columns."""
 
     def __init__(self, n_features: int = 64) -> None:
         self.n_features = n_features
 
-    def fit(self, X: Any, y: Any = None) -> TextHasher:
-        self.feature_names_in_ = _names_in(X)
-        self.n_features_in_ = len(self.feature_names_in_)
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
+        X = self._input(X, fitting=False)
         hasher = HashingVectorizer(n_features=self.n_features, alternate_sign=False)
         return hasher.transform(to_text(X)).toarray()
 
