@@ -45,11 +45,13 @@ browser:
 ## The whole suite with coverage of apps/ and ml/ (SQLite, or PostgreSQL via DATABASE_URL).
 test: install browser
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 ## Known vulnerabilities in the installed requirements (pip-audit; needs PyPI's JSON API).
 audit: install

@@ -128,7 +128,7 @@ class ParamSpec:
             raise self._error(value)
         if integral and not isinstance(value, numbers.Integral):
             raise self._error(value)
-        number = int(value) if integral else float(value)
+        number = int(value) if integral else float(value)  # type: ignore[call-overload]  # Real
         if not math.isfinite(number) or not self._in_range(number):
             raise self._error(value)
         return number

@@ -163,6 +163,12 @@ class _Candidate:
     error: str = ""
 
     @property
+    def predictions(self) -> np.ndarray:
+        """Its out-of-fold predictions (a candidate that finished its folds has them)."""
+        assert self.oof is not None
+        return self.oof
+
+    @property
     def name(self) -> str:
         return f"{self.number}_{self.entry.key}"
 
@@ -223,7 +229,7 @@ class _Metric:
     """Score predictions (probabilities for classes, values for numbers) with a metric name,
     oriented so that higher is better."""
 
-    def __init__(self, metric: str, task: str, classes: np.ndarray | None) -> None:
+    def __init__(self, metric: str, task: str, classes: np.ndarray) -> None:
         from sklearn import metrics as m
 
         self.metric, self.task, self.classes = metric, task, classes
@@ -248,6 +254,7 @@ class _Metric:
                                 len(self.classes))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            assert self._values is not None  # checked in __init__
             try:
                 return float(self._values(codes, predicted))
             except ValueError:
@@ -269,7 +276,7 @@ class _Search:
         self.make, self.X, self.y, self.splits = make, X, y, splits
         self.task, self.budget_s, self.callback = task, budget_s, callback
         self.progress = progress or (lambda _f, _m: None)
-        self.classes = np.unique(y) if task == CLS else None
+        self.classes = np.unique(y) if task == CLS else np.empty(0)  # none for numbers
         self.scorer = _Metric(metric, task, self.classes)
         self.codes = self.scorer.codes(y)  # what predictions are scored against
         self.started = time.monotonic()
@@ -439,7 +446,7 @@ class _Search:
 
     def pool(self) -> list[_Candidate]:
         ok = [c for c in self.candidates if c.ok and not _keras(c.entry.key, self.task)]
-        ok.sort(key=lambda c: -self.oof_score(c.oof))
+        ok.sort(key=lambda c: -self.oof_score(c.predictions))
         return ok[:ENSEMBLE_POOL]
 
     def choose(self) -> dict[int, int]:
@@ -449,7 +456,7 @@ class _Search:
             ok = [c for c in self.candidates if c.ok]
             self.final_members = ok[:1]
             return {0: 1} if ok else {}
-        counts, _score = greedy_selection([c.oof for c in pool], self.oof_score,
+        counts, _score = greedy_selection([c.predictions for c in pool], self.oof_score,
                                           iterations=ENSEMBLE_ITERATIONS,
                                           max_members=ENSEMBLE_MAX_MEMBERS)
         self.final_members = [pool[i] for i in counts]
@@ -462,11 +469,11 @@ class _Search:
             errors = sorted({_error_text(c.error) for c in self.candidates if c.error})
             raise DataError("Every algorithm auto tried failed: " + "; ".join(errors[:3]))
         self.choose()
-        ranked = sorted(ok, key=lambda c: -self.oof_score(c.oof))
+        ranked = sorted(ok, key=lambda c: -self.oof_score(c.predictions))
         best = ranked[0]
-        best_score = self.oof_score(best.oof)
+        best_score = self.oof_score(best.predictions)
         pool, counts = self._pool, self._counts
-        ensemble_oof = blend([c.oof for c in pool], counts) if counts else None
+        ensemble_oof = blend([c.predictions for c in pool], counts) if counts else None
         use_ensemble = (len(counts) > 1 and ensemble_oof is not None
                         and self.oof_score(ensemble_oof) > best_score + 1e-12)
         if use_ensemble and self.refit_cost([pool[i] for i in counts]) > max(
@@ -475,14 +482,15 @@ class _Search:
             self.cut_by_clock = True
             self.note("The ensemble's refit would not fit in the time budget; keeping the best "
                       "single model.")
-        if use_ensemble:
+        if use_ensemble and ensemble_oof is not None:
             total = sum(counts.values())
             weights = {pool[i].name: n / total for i, n in counts.items()}
             members = [pool[i] for i in counts]
             self.note(f"The ensemble of {len(members)} models ("
                       + ", ".join(f"{c.entry.key} {weights[c.name]:.2f}" for c in members)
                       + f") beats the best single model out of fold: "
-                      f"{self._natural(ensemble_oof):.4f} against {self._natural(best.oof):.4f}.")
+                      f"{self._natural(ensemble_oof):.4f} against "
+                      f"{self._natural(best.predictions):.4f}.")
         else:
             weights, members = {best.name: 1.0}, [best]
             if len(counts) > 1:

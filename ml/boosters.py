@@ -165,7 +165,7 @@ class _LightGBM(_Booster):
         import lightgbm
 
         cls = lightgbm.LGBMClassifier if self._classifier else lightgbm.LGBMRegressor
-        extra = {"class_weight": self.class_weight} if self._classifier else {}
+        extra: dict[str, Any] = {"class_weight": self.class_weight} if self._classifier else {}
         model = cls(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate,
             num_leaves=self.num_leaves, max_depth=self.max_depth or -1,
@@ -178,7 +178,7 @@ class _LightGBM(_Booster):
         fit: dict[str, Any] = {"categorical_feature": cats or "auto"}
         if valid is not None:
             fit["eval_X"], fit["eval_y"] = (valid[0],), (valid[1],)
-            fit["callbacks"] = [lightgbm.early_stopping(self.early_stopping_rounds,
+            fit["callbacks"] = [lightgbm.early_stopping(int(self.early_stopping_rounds or 0),
                                                         verbose=False)]
         return model.fit(X, y, **fit)
 

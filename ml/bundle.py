@@ -78,7 +78,7 @@ def save_bundle(pipeline: Any, metadata: dict[str, Any], fileobj: IO[bytes], *,
             mac.update(chunk)
         start = fileobj.tell() if fileobj.seekable() else None
         digest = hashlib.sha256()
-        target = fileobj if start is not None else _Hashing(fileobj, digest)
+        target: Any = fileobj if start is not None else _Hashing(fileobj, digest)
         # Level 1: a third of level 6's time for nearly its size on pickled arrays (trees).
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED,
                              compresslevel=1) as zf:

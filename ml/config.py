@@ -289,7 +289,8 @@ def validate_space(space: Any, *, method: str) -> dict[str, Any]:
 
 def _check_range(param: str, dim: dict[str, Any]) -> None:
     _reject_unknown(dim, {"low", "high", "log"}, "tuning")
-    low, high = dim.get("low"), dim.get("high")
+    low: Any = dim.get("low")
+    high: Any = dim.get("high")
     if not (_is_number(low) and _is_number(high)) or low >= high:
         raise ConfigError(
             f"tuning.space.{param} needs numbers low < high (got low={low!r}, high={high!r}).",

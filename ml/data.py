@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any as _AnyFile
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,10 @@ class CsvLimits:
     max_columns: int = 10_000
     max_field_chars: int = 1_000_000
     max_rows: int | None = None
+
+# Any binary file object: open(..., "rb"), io.BytesIO, a Django storage File (whose type
+# no protocol of typing covers).
+BinaryIO = _AnyFile
 
 
 @dataclass(frozen=True)
@@ -324,7 +328,7 @@ def _seekable(fileobj: BinaryIO) -> BinaryIO:
     spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
     shutil.copyfileobj(fileobj, spool)
     spool.seek(0)
-    return spool  # type: ignore[return-value]
+    return spool
 
 
 def _latin1(layout: _Layout, head: bytes) -> _Layout:

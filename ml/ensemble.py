@@ -59,7 +59,10 @@ def greedy_selection(predictions: list[np.ndarray], score: Score, *, iterations:
 def blend(predictions: list[np.ndarray], counts: dict[int, int]) -> np.ndarray:
     """The weighted average of the chosen models' predictions."""
     n = sum(counts.values())
-    return sum(predictions[i] * c for i, c in counts.items()) / n
+    total = np.zeros_like(predictions[next(iter(counts))], dtype=np.float64)
+    for i, c in counts.items():
+        total = total + predictions[i] * c
+    return total / n
 
 
 class EnsembleClassifier(VotingClassifier):

@@ -352,8 +352,8 @@ def _forest_input(forest: Any, X: Any) -> np.ndarray | None:
 
 def _forest_average(forest: Any, X: np.ndarray, *, proba: bool) -> np.ndarray:
     """Average the trees' outputs in order, exactly as the forest's sequential path does."""
-    width = forest.n_classes_ if proba else None
-    total = np.zeros((X.shape[0], width) if proba else X.shape[0], dtype=np.float64)
+    width = int(forest.n_classes_) if proba else 1
+    total = np.zeros((X.shape[0], width) if proba else (X.shape[0],), dtype=np.float64)
     # tree_.predict is what each tree's predict/predict_proba computes once its checks pass
     # (leaf values; single output): skipping 2 checks x n_trees matters on one row.
     for tree in forest.estimators_:

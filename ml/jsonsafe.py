@@ -52,4 +52,6 @@ def _numbers_to_json(array: np.ndarray) -> list[Any]:
     """A numeric array as (nested) lists in one C pass; non-finite values become None."""
     if array.dtype.kind != "f" or np.isfinite(array).all():
         return array.tolist()
-    return np.where(np.isfinite(array), array, None).tolist()  # an object array: None stays
+    out = array.astype(object)  # an object array: None stays None in tolist()
+    out[~np.isfinite(array)] = None
+    return out.tolist()

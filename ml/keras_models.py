@@ -296,7 +296,7 @@ class _EpochReporter:
     def make(keras: Any, callback: ProgressCallback | None) -> Any:
         """Return a keras.callbacks.Callback reporting to `callback` (if any)."""
 
-        class EpochReporter(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
+        class EpochReporter(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
                 if callback is None:
                     return

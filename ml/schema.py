@@ -41,11 +41,11 @@ def rows_to_frame(rows: Sequence[dict[str, Any]], schema: list[dict[str, Any]]) 
         missing = [name for name in names if name not in present]
         if missing:
             raise _missing_error(missing) from None
-        values = [[row.get(name) for row in rows] for name in names]
+        values = [tuple(row.get(name) for row in rows) for name in names]
     return _frame(schema, values)
 
 
-def _frame(schema: list[dict[str, Any]], values: list[Sequence[Any]]) -> pd.DataFrame:
+def _frame(schema: list[dict[str, Any]], values: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """Coerce each column's raw values by the schema; raise SchemaError naming every bad one."""
     columns, problems = {}, {}
     for col, raw in zip(schema, values, strict=True):
@@ -167,7 +167,7 @@ def _coerce(series: pd.Series, dtype: str, kind: str) -> tuple[pd.Series, list[A
     return (values if isinstance(values, pd.Series) else pd.Series(values)), bad
 
 
-def _coerce_values(values: list[Any], dtype: str, kind: str) -> tuple[Any, list[Any]]:
+def _coerce_values(values: Sequence[Any], dtype: str, kind: str) -> tuple[Any, list[Any]]:
     """Coerce a list of raw values by the schema's dtype; return (column, unreadable values)."""
     if dtype.startswith(_NUMERIC_DTYPES):
         return _coerce_numeric(values, dtype)
@@ -199,7 +199,7 @@ def _texts(values: Sequence[Any]) -> Any:
     return out
 
 
-def _coerce_numeric(values: list[Any], dtype: str) -> tuple[np.ndarray, list[Any]]:
+def _coerce_numeric(values: Sequence[Any], dtype: str) -> tuple[np.ndarray, list[Any]]:
     fast = _numbers_fast(values)
     if fast is not None:
         return _numeric_series(fast, dtype), []
@@ -213,7 +213,7 @@ def _coerce_numeric(values: list[Any], dtype: str) -> tuple[np.ndarray, list[Any
     return _numeric_series(np.asarray(out, dtype=np.float64), dtype), bad
 
 
-def _numbers_fast(values: list[Any]) -> np.ndarray | None:
+def _numbers_fast(values: Sequence[Any]) -> np.ndarray | None:
     """Convert in one C pass when every value is a number, a numeric string or None.
 
     Returns None whenever the per-value path must decide (a blank or unreadable string, an
@@ -227,7 +227,7 @@ def _numbers_fast(values: list[Any]) -> np.ndarray | None:
         return None
     special = ~np.isfinite(numbers)
     if special.any():
-        for i in np.flatnonzero(special):
+        for i in np.flatnonzero(special).tolist():
             value = values[i]
             if not (value is None or (isinstance(value, float) and math.isnan(value))):
                 return None
@@ -260,7 +260,7 @@ def _to_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _coerce_bool(values: list[Any], missing: list[bool]) -> tuple[np.ndarray, list[Any]]:
+def _coerce_bool(values: Sequence[Any], missing: list[bool]) -> tuple[np.ndarray, list[Any]]:
     out: list[Any] = []
     bad = []
     for value, is_missing in zip(values, missing, strict=True):
@@ -287,7 +287,7 @@ def _to_bool(value: Any) -> bool | None:
     return None
 
 
-def _coerce_datetime(values: list[Any], missing: list[bool]) -> tuple[pd.Series, list[Any]]:
+def _coerce_datetime(values: Sequence[Any], missing: list[bool]) -> tuple[pd.Series, list[Any]]:
     parsed = pd.to_datetime(pd.Series([None if m else v for v, m in zip(values, missing,
                                                                           strict=True)],
                                       dtype=object), errors="coerce", format="mixed")

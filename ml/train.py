@@ -402,6 +402,7 @@ class _Run:
 
     def tune(self, spec: Any, params: dict, X: pd.DataFrame, y: np.ndarray, cv: Any) -> dict:
         tcfg = self.config.tuning
+        assert tcfg is not None  # tune() runs only for a config with tuning
         metric = tcfg.metric or ev.PRIMARY_METRIC[self.config.task]
         space = tcfg.space or spec.default_space
         if not space:
@@ -443,9 +444,14 @@ class _Run:
                                         random_state=config.validation.random_state).split(X, y))
         self.step(0.1, f"Trying up to {len(entries)} models (budget {budget:.0f} s)")
         quiet = _CancelOnly(self.rec)
+
+        def candidate(key: str, params: dict[str, Any],
+                      preprocessing: dict[str, Any] | None = None) -> Pipeline:
+            return self.make(key, params, quiet, preprocessing)
+
         with self.timed("search"):
             outcome = auto.search(
-                lambda k, p, preprocessing=None: self.make(k, p, quiet, preprocessing),
+                candidate,
                 X, y, entries=entries, splits=splits,
                 metric=metric, task=config.task, budget_s=budget, callback=quiet,
                 progress=lambda f, m: self.step(0.1 + 0.6 * f, m),

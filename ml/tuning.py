@@ -11,7 +11,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -271,7 +271,7 @@ class _Trials:
         ranked = rank(self.records, metric)
         ok = [r for r in ranked if r.get("mean_score") is not None]
         if not ok:
-            errors = {r.get("error") for r in ranked if r.get("error")}
+            errors = {str(r["error"]) for r in ranked if r.get("error")}
             raise DataError("Every tuning trial failed: " + "; ".join(sorted(errors)[:3]))
         return SearchResult(metric, ranked, dict(ok[0]["params"]), ok[0]["mean_score"],
                             stopped_early=self.stopped)
@@ -323,7 +323,8 @@ def _optuna_search(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    direction = "minimize" if metric in LOWER_IS_BETTER else "maximize"
+    direction: Literal["minimize", "maximize"] = (
+        "minimize" if metric in LOWER_IS_BETTER else "maximize")
     study = optuna.create_study(
         direction=direction, sampler=optuna.samplers.TPESampler(seed=random_state)
     )

@@ -252,8 +252,8 @@ def _histograms(
     valid = ~np.isnan(index)
     index = np.clip(np.nan_to_num(index), 0, bins - 1).astype(np.int64)
     flat = (index + np.arange(n_columns) * HISTOGRAM_BINS)[valid]
-    counts = np.bincount(flat, minlength=n_columns * HISTOGRAM_BINS)
-    counts = counts.reshape(n_columns, HISTOGRAM_BINS).tolist()
+    counts = np.bincount(flat, minlength=n_columns * HISTOGRAM_BINS).reshape(
+        n_columns, HISTOGRAM_BINS).tolist()
     steps = np.arange(HISTOGRAM_BINS + 1) / bins[:, None]
     edges = (low[:, None] + (high - low)[:, None] * np.minimum(steps, 1.0)).tolist()
     return [

@@ -89,7 +89,7 @@ class WorkspaceListApi(APIView):
         memberships = workspace_list_for_user(user=request.user).order_by("workspace__name")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(memberships, request, view=self)
-        data = WorkspaceOutputSerializer([_workspace_out(m) for m in page], many=True).data
+        data = WorkspaceOutputSerializer([_workspace_out(m) for m in page or []], many=True).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(request=WorkspaceInputSerializer, responses={201: WorkspaceOutputSerializer})
@@ -97,7 +97,7 @@ class WorkspaceListApi(APIView):
         data = self.WorkspaceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         workspace = workspace_create(name=data.validated_data["name"], owner=request.user)
-        membership = workspace.memberships.get(user=request.user)
+        membership = workspace.memberships.get(user=request.user)  # type: ignore[misc]  # authenticated
         return Response(
             WorkspaceOutputSerializer(_workspace_out(membership)).data,
             status=status.HTTP_201_CREATED,

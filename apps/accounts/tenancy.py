@@ -8,14 +8,30 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 
 from apps.accounts.models import Membership, Role, Workspace
 from apps.core.logs import log_bind
+
+if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
+
+class WorkspaceRequest(HttpRequest):
+    """A page request inside a workspace, as `workspace_view` hands it to the view.
+
+    For type checking only: the object is Django's own request, given these attributes by
+    `workspace_view` (workspace, membership) and django-htmx's middleware (htmx).
+    """
+
+    workspace: Workspace
+    membership: Membership
+    htmx: HtmxDetails
 
 
 def workspace_resolve(*, user: Any, slug: str) -> Membership:
@@ -45,21 +61,23 @@ def require_role(membership: Membership, role: str) -> None:
 
 def workspace_view(
     *, role: str = Role.VIEWER, write_role: str = Role.MEMBER
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Decorate a page view taking `slug`: resolve the workspace and check the role.
 
     GET/HEAD need `role`; other methods need `write_role`. The view receives
     `request.workspace` and `request.membership`.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @login_required
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(
+            request: HttpRequest, slug: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             membership = workspace_resolve(user=request.user, slug=slug)
             needed = role if request.method in ("GET", "HEAD", "OPTIONS") else write_role
             require_role(membership, needed)
-            request.membership = membership  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]  # WorkspaceRequest
             request.workspace = membership.workspace  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 

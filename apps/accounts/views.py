@@ -29,7 +29,7 @@ from apps.accounts.services import (
     workspace_delete,
     workspace_rename,
 )
-from apps.accounts.tenancy import workspace_view
+from apps.accounts.tenancy import WorkspaceRequest, workspace_view
 
 
 def _errors_text(exc: ValidationError) -> str:
@@ -59,7 +59,7 @@ def workspace_create_view(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(role=Role.OWNER, write_role=Role.OWNER)
 @require_http_methods(["GET", "POST"])
-def workspace_settings(request: HttpRequest) -> HttpResponse:
+def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
     """Owners rename or delete the workspace."""
     if request.method == "GET":
         return render(
@@ -85,7 +85,7 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(write_role=Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: WorkspaceRequest) -> HttpResponse:
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         role = form.cleaned_data["role"]
@@ -121,7 +121,7 @@ def _locked_rows(owners: list[Membership], *, is_owner: bool) -> set[int]:
     return {owners[0].pk} if len(owners) == 1 else set()
 
 
-def _member_or_404(request: HttpRequest, username: str) -> Membership:
+def _member_or_404(request: WorkspaceRequest, username: str) -> Membership:
     try:
         return membership_get(workspace=request.workspace, username=username)
     except Membership.DoesNotExist:
@@ -130,7 +130,7 @@ def _member_or_404(request: HttpRequest, username: str) -> Membership:
 
 @workspace_view(write_role=Role.ADMIN)
 @require_POST
-def member_update(request: HttpRequest, username: str) -> HttpResponse:
+def member_update(request: WorkspaceRequest, username: str) -> HttpResponse:
     target = _member_or_404(request, username)
     form = MemberRoleForm(request.POST)
     if form.is_valid():
@@ -146,7 +146,7 @@ def member_update(request: HttpRequest, username: str) -> HttpResponse:
 
 @workspace_view(write_role=Role.ADMIN)
 @require_POST
-def member_remove(request: HttpRequest, username: str) -> HttpResponse:
+def member_remove(request: WorkspaceRequest, username: str) -> HttpResponse:
     target = _member_or_404(request, username)
     owner_rule_check(by=request.membership, target=target)
     try:

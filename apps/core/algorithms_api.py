@@ -31,7 +31,7 @@ class AlgorithmSerializer(serializers.Serializer):
     key = serializers.CharField()
     task = serializers.ChoiceField(["classification", "regression"])
     family = serializers.ChoiceField(["sklearn", "keras"])
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     params = serializers.DictField(child=ParamSpecSerializer())
 
 

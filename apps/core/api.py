@@ -49,11 +49,15 @@ def _validation_detail(exc: DjangoValidationError) -> Any:
     return {"detail": " ".join(exc.messages)}
 
 
+class _QuotaError(exceptions.APIException):
+    wait: float | None = None  # DRF's handler sends it as Retry-After
+
+
 def _quota_error(exc: QuotaExceeded) -> exceptions.APIException:
-    error = exceptions.APIException(str(exc))
+    error = _QuotaError(str(exc))
     error.status_code = exc.status
     if exc.retry_after:
-        error.wait = exc.retry_after  # DRF's handler sends it as Retry-After
+        error.wait = exc.retry_after
     return error
 
 

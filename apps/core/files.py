@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from typing import IO, Any
 
 from django.core.files import File
@@ -71,6 +72,12 @@ def storage_delete(name: str | None) -> None:
         default_storage.delete(name)
     except OSError:  # already gone, or a read-only store: log, don't fail the request
         log.warning("Could not delete stored file %s", name, exc_info=True)
+
+
+def storage_delete_all(names: Iterable[str | None]) -> None:
+    """Delete each stored file that exists (e.g. once a deletion is committed)."""
+    for name in names:
+        storage_delete(name)
 
 
 def storage_delete_prefix(prefix: str) -> None:

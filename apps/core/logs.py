@@ -87,7 +87,7 @@ class RequestContextMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
             user = getattr(request, "user", None)
-            if getattr(user, "is_authenticated", False):
+            if user is not None and user.is_authenticated:
                 log_bind(user=user.get_username())
             access_log.info("%s %s %s", request.method, request.path, response.status_code,
                             extra={"method": request.method, "path": request.path,

@@ -8,6 +8,7 @@ not know (lazy translations, Decimals) and for indented output.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -18,7 +19,7 @@ from rest_framework.renderers import JSONRenderer
 
 class FastJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: dict[str, Any] | None = None) -> Any:
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         try:
             return orjson.loads(stream.read())
         except orjson.JSONDecodeError as exc:
@@ -27,7 +28,7 @@ class FastJSONParser(JSONParser):
 
 class FastJSONRenderer(JSONRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None,
-               renderer_context: dict[str, Any] | None = None) -> bytes:
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:
         if data is None:
             return b""
         if self.get_indent(accepted_media_type or "", renderer_context or {}) is None:

@@ -18,7 +18,8 @@ from apps.core.security import client_ip
 class _Throttle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         # Read now, not at import as DRF's class attribute is: settings may change (tests).
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+        return rates.get(self.scope or "")
 
     def get_ident(self, request: Any) -> str:
         return client_ip(request) or "unknown"

@@ -22,7 +22,8 @@ class UploadTooLarge(APIException):
         )
 
 
-def _human_bytes(n: int) -> str:
+def _human_bytes(size: int) -> str:
+    n = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"

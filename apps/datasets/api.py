@@ -58,8 +58,8 @@ class QualitySerializer(serializers.Serializer):
 class DatasetSerializer(serializers.ModelSerializer):
     columns = ColumnSerializer(many=True, read_only=True)
     quality = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
-                                              allow_null=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Dataset

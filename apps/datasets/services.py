@@ -24,6 +24,7 @@ from apps.core import jobs
 from apps.core.files import (
     STORAGE_DOWN_IN_JOB,
     storage_delete,
+    storage_delete_all,
     storage_outage,
     storage_path,
 )
@@ -290,7 +291,7 @@ def dataset_delete(*, dataset: Dataset, user: Any) -> None:
                  detail={"dataset_id": dataset.pk})
     _cache_forget(dataset.pk)
     dataset.delete()
-    transaction.on_commit(lambda: [storage_delete(n) for n in names])
+    transaction.on_commit(lambda: storage_delete_all(names))
 
 
 def dataset_rename(*, dataset: Dataset, user: Any, name: str) -> Dataset:

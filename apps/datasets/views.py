@@ -7,14 +7,14 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
-from apps.accounts.tenancy import workspace_view
+from apps.accounts.tenancy import WorkspaceRequest, workspace_view
 from apps.core.params import int_param
 from apps.core.quotas import QuotaExceeded
 from apps.core.uploads import UploadTooLarge
@@ -42,7 +42,7 @@ def _errors_text(exc: ValidationError) -> str:
 
 @require_GET
 @workspace_view()
-def dataset_list_view(request: HttpRequest) -> HttpResponse:
+def dataset_list_view(request: WorkspaceRequest) -> HttpResponse:
     sort = request.GET.get("sort", "-created")
     sort = sort if sort in SORTS else "-created"
     page = Paginator(dataset_list(workspace=request.workspace, sort=sort), PAGE_SIZE).get_page(
@@ -51,7 +51,7 @@ def dataset_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "datasets/list.html", _list_context(request, page, sort))
 
 
-def _list_context(request: HttpRequest, page: Any, sort: str, **extra: Any) -> dict[str, Any]:
+def _list_context(request: WorkspaceRequest, page: Any, sort: str, **extra: Any) -> dict[str, Any]:
     return {"workspace": request.workspace, "membership": request.membership,
             "page_obj": page, "datasets": page.object_list, "sort": sort, **extra}
 
@@ -61,12 +61,13 @@ def _list_context(request: HttpRequest, page: Any, sort: str, **extra: Any) -> d
 @csrf_exempt
 @require_POST
 @workspace_view()
-def dataset_upload_view(request: HttpRequest) -> HttpResponse:
+def dataset_upload_view(request: WorkspaceRequest) -> HttpResponse:
     try:
         upload, name = request.FILES.get("file"), request.POST.get("name")
     except UploadTooLarge as exc:
         return _upload_error(request, str(exc.detail), status=413)
-    refused = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
+    refused = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
+        request, lambda r: HttpResponse(), (), {})
     if refused is not None:
         return refused
     try:
@@ -88,7 +89,7 @@ def dataset_upload_view(request: HttpRequest) -> HttpResponse:
     return redirect("datasets:detail", request.workspace.slug, dataset.pk)
 
 
-def _upload_error(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+def _upload_error(request: WorkspaceRequest, message: str, *, status: int) -> HttpResponse:
     if request.htmx:
         # HTMX swaps only 2xx answers; the fragment itself says what went wrong.
         return render(request, "datasets/list.html#upload_error", {"upload_error": message})
@@ -104,7 +105,7 @@ PREVIEW_COLUMNS = 50
 
 @require_GET
 @workspace_view()
-def dataset_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def dataset_detail_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
     # Wide tables: the columns are searched and paged, the preview shows the first ones.
     search = (request.GET.get("column") or "").strip()[:200]
@@ -125,7 +126,7 @@ def dataset_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @workspace_view()
-def dataset_status_view(request: HttpRequest, pk: int) -> HttpResponse:
+def dataset_status_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
     if dataset.is_finished and request.GET.get("refresh"):
         # The detail page reloads to show the schema, profile and preview.
@@ -141,7 +142,7 @@ def dataset_status_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @workspace_view()
-def dataset_preview_view(request: HttpRequest, pk: int) -> HttpResponse:
+def dataset_preview_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
     rows = int_param(request.GET, "rows", PREVIEW_DEFAULT_ROWS, low=1, high=PREVIEW_MAX_ROWS)
     preview = dataset_preview(dataset=dataset, rows=rows, max_columns=PREVIEW_COLUMNS)
@@ -152,7 +153,7 @@ def dataset_preview_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @workspace_view(role="member")
-def dataset_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
+def dataset_rename_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
     form = DatasetRenameForm(request.POST or None, initial={"name": dataset.name})
     if request.method == "POST" and form.is_valid():
@@ -169,7 +170,7 @@ def dataset_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @workspace_view(role="member")
-def dataset_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def dataset_delete_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
     if request.method == "POST":
         name = dataset.name
@@ -187,7 +188,9 @@ def _experiment_count(dataset: Dataset) -> int:
 
 @require_GET
 @workspace_view()
-def dataset_download_view(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
+def dataset_download_view(
+    request: WorkspaceRequest, pk: int
+) -> HttpResponse | StreamingHttpResponse:
     dataset = dataset_get(workspace=request.workspace, pk=pk)
     try:
         return dataset_csv_response(dataset=dataset, user=request.user)

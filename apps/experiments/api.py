@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -16,6 +17,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -143,9 +145,10 @@ class ExperimentInputSerializer(serializers.Serializer):
 class _IgnoreFormatNegotiation(DefaultContentNegotiation):
     """Always answer with the first renderer: `?format=` here means the export format."""
 
-    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None
-                        ) -> tuple:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer],
+                        format_suffix: Any = None) -> tuple:
+        first = next(iter(renderers))
+        return first, first.media_type
 
 
 class _ExperimentApi(WorkspaceScopedMixin, APIView):
@@ -177,10 +180,9 @@ class ExperimentListApi(_ExperimentApi):
     )
     def get(self, request: Request, slug: str) -> Response:
         params = request.query_params
-        dataset, state, ordering = (params.get("dataset"), params.get("status"),
-                                    params.get("ordering"))
+        state, ordering = params.get("status"), params.get("ordering")
         try:
-            dataset = parse_id(dataset)
+            dataset = parse_id(params.get("dataset"))
         except ValueError:
             raise exceptions.ValidationError({"dataset": ["Expected a dataset id."]}) from None
         if state and state not in Status.values:

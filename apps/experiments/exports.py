@@ -99,8 +99,9 @@ def compare_table(experiments: list[Experiment]) -> dict[str, Any]:
     kept = [e for e in experiments if e.task == task] if task else list(experiments)
     left_out = [e for e in experiments if e not in kept]
     names = _metric_names(kept)
-    rows = [{"experiment": exp, "values": [(exp.metrics or {}).get(n) for n in names]}
-            for exp in kept]
+    rows: list[dict[str, Any]] = [
+        {"experiment": exp, "values": [(exp.metrics or {}).get(n) for n in names]}
+        for exp in kept]
     by_metric = []
     for i, name in enumerate(names):
         values = [r["values"][i] for r in rows]

@@ -15,7 +15,7 @@ PREPROCESSING = {
 TUNING_METHODS = ["grid", "random", "bayesian"]
 
 
-def _number(text: str, kind: type) -> Any:
+def _number(text: Any, kind: type) -> Any:
     """Parse a number; give back the text unchanged so the engine names the bad field."""
     try:
         value = float(text)

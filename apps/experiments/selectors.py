@@ -50,7 +50,7 @@ def experiment_get(*, workspace: Any, pk: Any) -> Experiment:
 def experiment_model_id(experiment: Experiment) -> Any:
     """Return the id of the model registered from this experiment, or None."""
     try:
-        return experiment.registered_model.pk  # type: ignore[attr-defined]
+        return experiment.registered_model.pk
     except (AttributeError, ObjectDoesNotExist):  # no model yet (or no models app yet)
         return None
 

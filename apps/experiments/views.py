@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseStopPolling
 
-from apps.accounts.tenancy import workspace_view
+from apps.accounts.tenancy import WorkspaceRequest, workspace_view
 from apps.core.params import id_list_param, id_param, int_param, parse_id
 from apps.core.quotas import QuotaExceeded
 from apps.experiments import charts, exports, forms, selectors, services
@@ -28,7 +28,7 @@ TEMPLATE_FORM = "experiments/create.html"
 
 
 @workspace_view()
-def experiment_list_view(request: HttpRequest) -> HttpResponse:
+def experiment_list_view(request: WorkspaceRequest) -> HttpResponse:
     params = request.GET
     dataset = id_param(params, "dataset")
     state = params.get("status") if params.get("status") in Status.values else None
@@ -54,7 +54,7 @@ def experiment_list_view(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _compare_plots(request: HttpRequest, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _compare_plots(request: WorkspaceRequest, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each plot name the compared runs drew, with each run's image (or a gap) beside."""
     slug = request.workspace.slug
     names: list[str] = []
@@ -159,7 +159,7 @@ def _input_kind(spec: dict[str, Any]) -> str:
     return "number" if spec["type"] in ("int", "float") else "text"
 
 
-def _form_context(request: HttpRequest, body: dict[str, Any],
+def _form_context(request: WorkspaceRequest, body: dict[str, Any],
                   errors: dict[str, list[str]] | None = None, *,
                   default_target: bool = False) -> dict[str, Any]:
     from apps.datasets.selectors import dataset_list_ready
@@ -169,7 +169,7 @@ def _form_context(request: HttpRequest, body: dict[str, Any],
     columns = [c["name"] for c in dataset.columns] if dataset else []
     target = body.get("target") if body.get("target") in columns else ""
     target_reason = ""
-    if default_target and not target and columns:
+    if default_target and not target and dataset is not None:
         from ml.targets import likely_target
 
         # The profile knows which columns are ids or free text: never preselect those.
@@ -177,7 +177,7 @@ def _form_context(request: HttpRequest, body: dict[str, Any],
         picked = likely_target(profiled)
         if picked is not None:
             target, target_reason = picked
-    info = _target_info(request, dataset, target)
+    info = _target_info(request, dataset, str(target or ""))
     task = body.get("task") if body.get("task") in ("classification", "regression") else (
         (info or {}).get("task"))
     algorithms = _algorithms(task)
@@ -197,7 +197,7 @@ def _form_context(request: HttpRequest, body: dict[str, Any],
     }
 
 
-def _resolved_task(request: HttpRequest, source: Any) -> str:
+def _resolved_task(request: WorkspaceRequest, source: Any) -> str:
     """Return the task the form means: the chosen one, else the one its target implies."""
     task = source.get("task", "")
     if task in ("classification", "regression"):
@@ -214,7 +214,7 @@ def _resolved_task(request: HttpRequest, source: Any) -> str:
                or "")
 
 
-def _body(request: HttpRequest, source: Any, *, refresh: bool = False) -> dict[str, Any]:
+def _body(request: WorkspaceRequest, source: Any, *, refresh: bool = False) -> dict[str, Any]:
     """Read the form (GET for HTMX refreshes, POST for "Run") into an experiment body.
 
     Parameter fields are read with the schema of the algorithm they were drawn for
@@ -237,7 +237,7 @@ def _body(request: HttpRequest, source: Any, *, refresh: bool = False) -> dict[s
 
 
 @workspace_view()
-def experiment_create_view(request: HttpRequest) -> HttpResponse:
+def experiment_create_view(request: WorkspaceRequest) -> HttpResponse:
     if request.method == "POST":
         body = _body(request, request.POST)
         try:
@@ -254,7 +254,7 @@ def experiment_create_view(request: HttpRequest) -> HttpResponse:
         # Shown while the job waits; the live part removes it once the job runs (app.js).
         messages.success(request, f"“{experiment}” is queued.", extra_tags="while-queued")
         return redirect("experiments:detail", request.workspace.slug, experiment.pk)
-    body: dict[str, Any] = {"dataset": request.GET.get("dataset")}
+    body = {"dataset": request.GET.get("dataset")}
     source_pk = id_param(request.GET, "from")
     if source_pk is not None:
         source = selectors.experiment_get(workspace=request.workspace, pk=source_pk)
@@ -263,7 +263,7 @@ def experiment_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view()
-def experiment_form_fields_view(request: HttpRequest) -> HttpResponse:
+def experiment_form_fields_view(request: WorkspaceRequest) -> HttpResponse:
     """Re-render the dataset-dependent part of the form (HTMX, on any change)."""
     body = _body(request, request.GET, refresh=True)
     body["features"] = request.GET.getlist("features")
@@ -278,7 +278,7 @@ def experiment_form_fields_view(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- detail, live part, actions
 
 
-def _detail_context(request: HttpRequest, pk: int) -> dict[str, Any]:
+def _detail_context(request: WorkspaceRequest, pk: int) -> dict[str, Any]:
     experiment = selectors.experiment_get(workspace=request.workspace, pk=pk)
     slug = request.workspace.slug
     plots = [{"name": p["name"], "url": reverse("api-experiment-plot",
@@ -394,12 +394,12 @@ def _param_text(value: Any) -> str:
 
 
 @workspace_view()
-def experiment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def experiment_detail_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     return render(request, "experiments/detail.html", _detail_context(request, pk))
 
 
 @workspace_view()
-def experiment_live_view(request: HttpRequest, pk: int) -> HttpResponse:
+def experiment_live_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     """The polled part of the detail page; status 286 stops polling once the job ended."""
     context = _detail_context(request, pk)
     response = render(request, "experiments/detail.html#live", context)
@@ -411,7 +411,7 @@ def experiment_live_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @workspace_view()
-def experiment_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def experiment_cancel_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         raise Http404
     experiment = selectors.experiment_get(workspace=request.workspace, pk=pk)
@@ -427,7 +427,7 @@ def experiment_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @workspace_view()
-def experiment_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def experiment_delete_view(request: WorkspaceRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         raise Http404
     experiment = selectors.experiment_get(workspace=request.workspace, pk=pk)

@@ -5,19 +5,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from apps.accounts.models import Role, Workspace
-from apps.accounts.tenancy import workspace_view
+from apps.accounts.tenancy import WorkspaceRequest, workspace_view
 from apps.core.models import AuditEvent, Verb
 from apps.core.quotas import storage_summary, workspace_active_jobs
 from apps.home.selectors import dashboard_summary
 
 
 @workspace_view()
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: WorkspaceRequest) -> HttpResponse:
     summary = dashboard_summary(workspace=request.workspace)
     return render(request, "accounts/dashboard.html", {
         "summary": summary, "storage": storage_summary(workspace=request.workspace),
@@ -43,7 +43,7 @@ def _verb_choices(*, workspace: Workspace) -> list[str]:
 
 @workspace_view(role=Role.ADMIN)
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: WorkspaceRequest) -> HttpResponse:
     """Show who did what in the workspace, newest first, filterable by verb."""
     verb = request.GET.get("verb", "").strip()[:40]
     events = _audit_events(workspace=request.workspace, verb=verb)

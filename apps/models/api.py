@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -114,7 +115,7 @@ class PredictJsonSerializer(serializers.Serializer):
 class PredictColumnsSerializer(serializers.Serializer):
     columns = serializers.ListField(child=serializers.CharField(), allow_empty=False,
                                     help_text="The column names, once each.")
-    data = serializers.ListField(
+    data = serializers.ListField(  # type: ignore[assignment]  # the layout's name, not .data
         child=serializers.ListField(child=serializers.JSONField()), allow_empty=False,
         help_text="One list of values per row, in the order of `columns` "
                   "(pandas' \"split\" layout; MLflow's `dataframe_split`).")
@@ -251,7 +252,7 @@ class ModelViewSet(
         },
     )
     @action(detail=True, methods=["get"])
-    def download(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+    def download(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Download the signed bundle, or `?format=onnx`."""
         return model_download_response(
             model=self.get_object(), user=request.user, fmt=request.query_params.get("format")
@@ -308,11 +309,12 @@ class ModelViewSet(
         return response
 
 
-def model_download_response(*, model: Model, user: Any, fmt: str | None) -> HttpResponse:
+def model_download_response(*, model: Model, user: Any, fmt: str | None) -> HttpResponseBase:
     """Return the bundle (or ONNX) as an attachment; record the download."""
     fmt = (fmt or "bundle").lower()
     if fmt not in ("bundle", "mwm", "onnx"):
         raise exceptions.ValidationError({"format": ["Use format=bundle or format=onnx."]})
+    response: HttpResponseBase
     try:
         if fmt == "onnx":
             response = _onnx_response(model)
@@ -339,7 +341,7 @@ def _redirect_to_store(model: Model) -> HttpResponse | None:
     from django.http import HttpResponseRedirect
 
     name = f"{model.download_name}.mwm"
-    return HttpResponseRedirect(default_storage.url(model.file, parameters={
+    return HttpResponseRedirect(default_storage.url(model.file, parameters={  # type: ignore[call-arg]  # S3Storage's
         "ResponseContentDisposition": f'attachment; filename="{name}"',
         "ResponseContentType": "application/octet-stream"}))
 

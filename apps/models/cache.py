@@ -67,12 +67,13 @@ class BundleCache:
                 self._items.move_to_end(key)
                 self.hits += 1
                 return self._items[key]
-            pending = self._loading.get(key)
-            owner = pending is None
-            if owner:
+            waiting = self._loading.get(key)
+            owner = waiting is None
+            if waiting is None:
                 pending = self._loading[key] = _Pending()
                 self.misses += 1
             else:
+                pending = waiting
                 self.hits += 1
         if not owner:
             pending.done.wait()

@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,7 +17,7 @@ from django_htmx.http import HttpResponseStopPolling
 from rest_framework.exceptions import APIException
 
 from apps.accounts.models import Role
-from apps.accounts.tenancy import workspace_view
+from apps.accounts.tenancy import WorkspaceRequest, workspace_view
 from apps.core.files import workspace_prefix
 from apps.core.quotas import QuotaExceeded
 from apps.models import services
@@ -39,7 +40,7 @@ SORTS = {"-created_at": "Newest", "created_at": "Oldest", "-score": "Best score"
 
 @workspace_view()
 @require_GET
-def list_page(request: HttpRequest) -> HttpResponse:
+def list_page(request: WorkspaceRequest) -> HttpResponse:
     task = request.GET.get("task") or ""
     algorithm = request.GET.get("algorithm") or ""
     sort = request.GET.get("sort") if request.GET.get("sort") in ORDERINGS else "-created_at"
@@ -54,7 +55,7 @@ def list_page(request: HttpRequest) -> HttpResponse:
 
 
 
-def _card_context(request: HttpRequest, model: Any) -> dict[str, Any]:
+def _card_context(request: WorkspaceRequest, model: Any) -> dict[str, Any]:
     experiment = getattr(model, "experiment", None)
     plots = [{"name": p.get("name", ""), "index": i}
              for i, p in enumerate(getattr(experiment, "plots", None) or [])
@@ -87,7 +88,7 @@ def _example_row(model: Any) -> dict[str, Any]:
     return {f["name"]: _typed(f, f["example"]) for f in _form_fields(model)}
 
 
-def _api_snippets(request: HttpRequest, model: Any, row: dict[str, Any]) -> dict[str, str]:
+def _api_snippets(request: WorkspaceRequest, model: Any, row: dict[str, Any]) -> dict[str, str]:
     """`curl` and Python that send `row` to the model's predict API, ready to copy."""
     import json
     import shlex
@@ -132,14 +133,14 @@ def _form_fields(model: Any) -> list[dict[str, Any]]:
 
 @workspace_view()
 @require_GET
-def detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+def detail_page(request: WorkspaceRequest, pk: int) -> HttpResponse:
     model = model_get(workspace=request.workspace, pk=pk)
     return render(request, "models/detail.html", _card_context(request, model))
 
 
 @workspace_view()
 @require_POST
-def edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+def edit_page(request: WorkspaceRequest, pk: int) -> HttpResponse:
     model = model_get(workspace=request.workspace, pk=pk)
     try:
         if "name" in request.POST:
@@ -156,7 +157,7 @@ def edit_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @workspace_view()
 @require_POST
-def delete_page(request: HttpRequest, pk: int) -> HttpResponse:
+def delete_page(request: WorkspaceRequest, pk: int) -> HttpResponse:
     model = model_get(workspace=request.workspace, pk=pk)
     label = str(model)
     services.model_delete(model=model, user=request.user)
@@ -166,7 +167,7 @@ def delete_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @workspace_view()
 @require_GET
-def download_page(request: HttpRequest, pk: int) -> HttpResponse:
+def download_page(request: WorkspaceRequest, pk: int) -> HttpResponseBase:
     model = model_get(workspace=request.workspace, pk=pk)
     try:
         return model_download_response(model=model, user=request.user,
@@ -178,7 +179,7 @@ def download_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @workspace_view()
 @require_GET
-def plot_page(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+def plot_page(request: WorkspaceRequest, pk: int, index: int) -> HttpResponseBase:
     model = model_get(workspace=request.workspace, pk=pk)
     found = model_plot_file(model=model, index=index)
     # Only files under this workspace's prefix are served, whatever the row says.
@@ -205,7 +206,7 @@ def _row_from_form(model: Any, data: Any) -> dict[str, Any]:
 # Viewers may use a model: trying it writes nothing.
 @workspace_view(write_role=Role.VIEWER)
 @require_POST
-def try_page(request: HttpRequest, pk: int) -> HttpResponse:
+def try_page(request: WorkspaceRequest, pk: int) -> HttpResponse:
     model = model_get(workspace=request.workspace, pk=pk)
     context: dict[str, Any] = {"model": model}
     fields = _form_fields(model)
@@ -229,7 +230,7 @@ def try_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
-def _batch_context(request: HttpRequest, model: Any, **extra: Any) -> dict[str, Any]:
+def _batch_context(request: WorkspaceRequest, model: Any, **extra: Any) -> dict[str, Any]:
     return {"model": model, "max_rows": services.batch_inline_rows(),
             "jobs": batch_prediction_list(workspace=request.workspace, model=model), **extra}
 
@@ -237,7 +238,7 @@ def _batch_context(request: HttpRequest, model: Any, **extra: Any) -> dict[str, 
 # Viewers may predict: the answer (and a batch job's file) is theirs, the model is unchanged.
 @workspace_view(write_role=Role.VIEWER)
 @require_http_methods(["GET", "POST"])
-def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_page(request: WorkspaceRequest, pk: int) -> HttpResponse:
     model = model_get(workspace=request.workspace, pk=pk)
     error = ""
     if request.method == "POST":
@@ -246,8 +247,8 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
             error = "Choose a CSV file to predict."
         elif not services.batch_inline(upload):
             try:
-                batch = services.batch_prediction_start(model=model, fileobj=upload,
-                                                        user=request.user, filename=upload.name)
+                batch = services.batch_prediction_start(
+                    model=model, fileobj=upload, user=request.user, filename=upload.name or "")
             except (DataError, QuotaExceeded) as exc:
                 error = str(exc)
             else:
@@ -255,7 +256,7 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             try:
                 _, text = services.batch_prediction_inline(
-                    model=model, fileobj=upload, user=request.user, filename=upload.name,
+                    model=model, fileobj=upload, user=request.user, filename=upload.name or "",
                     max_rows=services.batch_inline_rows())
             except (SchemaError, DataError, BundleError) as exc:
                 error = str(exc)
@@ -272,7 +273,7 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @workspace_view()
 @require_GET
-def batch_status_page(request: HttpRequest, pk: int, batch_pk: int) -> HttpResponse:
+def batch_status_page(request: WorkspaceRequest, pk: int, batch_pk: int) -> HttpResponse:
     model = model_get(workspace=request.workspace, pk=pk)
     job = batch_prediction_get(workspace=request.workspace, model=model, pk=batch_pk)
     if not request.htmx:
@@ -284,7 +285,7 @@ def batch_status_page(request: HttpRequest, pk: int, batch_pk: int) -> HttpRespo
 
 @workspace_view()
 @require_GET
-def batch_download_page(request: HttpRequest, pk: int, batch_pk: int) -> HttpResponse:
+def batch_download_page(request: WorkspaceRequest, pk: int, batch_pk: int) -> HttpResponseBase:
     model = model_get(workspace=request.workspace, pk=pk)
     job = batch_prediction_get(workspace=request.workspace, model=model, pk=batch_pk)
     name = job.output_file

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from apps.core.files import storage_delete, storage_path, storage_save
+from apps.core.files import storage_delete, storage_delete_all, storage_path, storage_save
 from apps.core.models import Verb
 from apps.core.services import audit_record
 from apps.models.cache import bundle_cache
@@ -24,8 +24,9 @@ _VERSION_RETRIES = 5
 
 
 def _default_name(experiment: Any, result: Any) -> str:
-    if experiment is not None and getattr(experiment, "name", ""):
-        return str(experiment.name)[:200]
+    name = getattr(experiment, "name", "") if experiment is not None else ""
+    if name:
+        return str(name)[:200]
     dataset = getattr(getattr(experiment, "dataset", None), "name", None)
     return f"{result.algorithm} on {dataset or result.target}"[:200]
 
@@ -213,7 +214,7 @@ def model_delete(*, model: Model, user: Any) -> None:
         names += [batch.input_file, batch.output_file]
     model.delete()
     bundle_cache.forget(pk)
-    transaction.on_commit(lambda: [storage_delete(name) for name in names])
+    transaction.on_commit(lambda: storage_delete_all(names))
     audit_record(workspace=workspace, actor=user, verb=Verb.MODEL_DELETE, target=label,
                  detail={"model": pk})
 

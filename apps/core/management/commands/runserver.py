@@ -72,7 +72,7 @@ class PooledNoDelayWSGIServer(PooledThreadingMixIn, NoDelayWSGIServer):
 
 
 class Command(NoStaticCommand):
-    server_cls = PooledNoDelayWSGIServer
+    server_cls: type[NoDelayWSGIServer] = PooledNoDelayWSGIServer
 
     def inner_run(self, *args: Any, **options: Any) -> None:
         if options.get("use_threading", True):
