@@ -29,9 +29,10 @@ from apps.core.api import (
     Pagination,
     baseline_out,
 )
-from apps.core.params import parse_id
+from apps.core.filters import filtered_or_400
 from apps.core.renderers import FastJSONRenderer
 from apps.experiments import exports, selectors, services
+from apps.experiments.filters import ExperimentFilter
 from apps.experiments.models import Experiment, Status
 
 
@@ -179,20 +180,8 @@ class ExperimentListApi(_ExperimentApi):
         responses=ExperimentPageSerializer,
     )
     def get(self, request: Request, slug: str) -> Response:
-        params = request.query_params
-        state, ordering = params.get("status"), params.get("ordering")
-        try:
-            dataset = parse_id(params.get("dataset"))
-        except ValueError:
-            raise exceptions.ValidationError({"dataset": ["Expected a dataset id."]}) from None
-        if state and state not in Status.values:
-            raise exceptions.ValidationError(
-                {"status": [f"Unknown status; use one of {', '.join(Status.values)}."]})
-        if ordering and ordering not in selectors.ORDERINGS:
-            raise exceptions.ValidationError(
-                {"ordering": [f"Use one of {', '.join(selectors.ORDERINGS)}."]})
-        qs = selectors.experiment_list(workspace=self.workspace, dataset=dataset, status=state,
-                                       ordering=ordering)
+        qs = filtered_or_400(ExperimentFilter(
+            request.query_params, queryset=selectors.experiment_list(workspace=self.workspace)))
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = ExperimentOutputSerializer(

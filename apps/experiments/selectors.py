@@ -21,21 +21,11 @@ ORDERINGS = {
 }
 
 
-def experiment_list(
-    *,
-    workspace: Any,
-    dataset: Any = None,
-    status: str | None = None,
-    ordering: str | None = None,
-) -> QuerySet[Experiment]:
-    """Return the workspace's experiments, optionally filtered and ordered."""
+def experiment_list(*, workspace: Any) -> QuerySet[Experiment]:
+    """Return the workspace's experiments, newest first (filters: apps.experiments.filters)."""
     related = ["dataset", "registered_model"] if _has_models() else ["dataset"]
     qs = Experiment.objects.filter(workspace=require_workspace(workspace)).select_related(*related)
-    if dataset not in (None, ""):
-        qs = qs.filter(dataset_id=dataset)
-    if status:
-        qs = qs.filter(status=status)
-    return qs.order_by(*ORDERINGS.get(ordering or "", ORDERINGS["-created_at"]))
+    return qs.order_by(*ORDERINGS["-created_at"])
 
 
 def experiment_get(*, workspace: Any, pk: Any) -> Experiment:

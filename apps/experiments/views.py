@@ -19,6 +19,7 @@ from apps.accounts.tenancy import WorkspaceRequest, workspace_view
 from apps.core.params import id_list_param, id_param, int_param, parse_id
 from apps.core.quotas import QuotaExceeded
 from apps.experiments import charts, exports, forms, selectors, services
+from apps.experiments.filters import ExperimentFilter
 from apps.experiments.models import Status
 
 TEMPLATE_FORM = "experiments/create.html"
@@ -30,11 +31,13 @@ TEMPLATE_FORM = "experiments/create.html"
 @workspace_view()
 def experiment_list_view(request: WorkspaceRequest) -> HttpResponse:
     params = request.GET
-    dataset = id_param(params, "dataset")
-    state = params.get("status") if params.get("status") in Status.values else None
-    ordering = params.get("ordering") if params.get("ordering") in selectors.ORDERINGS else None
-    experiments = list(selectors.experiment_list(
-        workspace=request.workspace, dataset=dataset, status=state, ordering=ordering)[:500])
+    # The API's filters; a value that does not validate is ignored here (the API says 400).
+    filters = ExperimentFilter(params, queryset=selectors.experiment_list(
+        workspace=request.workspace))
+    experiments = list(filters.qs[:500])
+    valid = filters.form.cleaned_data
+    dataset, state, ordering = (valid.get("dataset"), valid.get("status") or None,
+                                valid.get("ordering") or None)
     chosen = set(id_list_param(params, "compare"))
     compared = [e for e in experiments if e.pk in chosen]
     table = exports.compare_table(compared) if compared else None

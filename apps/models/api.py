@@ -31,9 +31,11 @@ from apps.core.api import (
     OutputOnlyMixin,
     baseline_out,
 )
+from apps.core.filters import filtered_or_400
 from apps.core.renderers import FastJSONParser
 from apps.models import services
 from apps.models.cache import bundle_file_check
+from apps.models.filters import ModelFilter
 from apps.models.models import Model
 from apps.models.selectors import ORDERINGS, model_list
 from ml.errors import BundleError, DataError, ExportError, SchemaError
@@ -195,14 +197,10 @@ class ModelViewSet(
     role_for_action = {"predict": Role.VIEWER, "download": Role.VIEWER}
 
     def get_workspace_queryset(self, workspace: Any) -> QuerySet[Model]:
-        params = self.request.query_params
-        return model_list(
-            workspace=workspace,
-            task=params.get("task"),
-            algorithm=params.get("algorithm"),
-            name=params.get("name"),
-            ordering=params.get("ordering"),
-        )
+        if getattr(self, "action", None) != "list":
+            return model_list(workspace=workspace)
+        return filtered_or_400(ModelFilter(self.request.query_params,
+                                           queryset=model_list(workspace=workspace)))
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # `?format=onnx` on download names a file format, not a DRF renderer.
@@ -219,11 +217,7 @@ class ModelViewSet(
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        ordering, task = request.query_params.get("ordering"), request.query_params.get("task")
-        if ordering and ordering not in ORDERINGS:
-            raise exceptions.ValidationError({"ordering": [f"Use one of {', '.join(ORDERINGS)}."]})
-        if task and task not in ("classification", "regression"):
-            raise exceptions.ValidationError({"task": ["Use classification or regression."]})
+        """The filters are ModelFilter's (apps/models/filters.py), as on the models page."""
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=ModelUpdateSerializer, responses=ModelOutputSerializer)

@@ -22,23 +22,10 @@ ORDERINGS = {
 }
 
 
-def model_list(
-    *,
-    workspace: Any,
-    task: str | None = None,
-    algorithm: str | None = None,
-    name: str | None = None,
-    ordering: str | None = None,
-) -> QuerySet[Model]:
-    """Return the workspace's models, filtered and ordered (newest first by default)."""
+def model_list(*, workspace: Any) -> QuerySet[Model]:
+    """Return the workspace's models, newest first (filters: apps.models.filters)."""
     qs = Model.objects.filter(workspace=require_workspace(workspace)).select_related("created_by")
-    if task:
-        qs = qs.filter(task=task)
-    if algorithm:
-        qs = qs.filter(algorithm=algorithm)
-    if name:
-        qs = qs.filter(name=name)
-    return qs.order_by(*ORDERINGS.get(ordering or "", ORDERINGS["-created_at"]))
+    return qs.order_by(*ORDERINGS["-created_at"])
 
 
 def model_get(*, workspace: Any, pk: Any) -> Model:

@@ -22,9 +22,9 @@ from apps.core.files import workspace_prefix
 from apps.core.quotas import QuotaExceeded
 from apps.models import services
 from apps.models.api import model_download_response
+from apps.models.filters import ModelFilter
 from apps.models.models import BatchStatus, Task
 from apps.models.selectors import (
-    ORDERINGS,
     batch_prediction_get,
     batch_prediction_list,
     model_algorithms,
@@ -41,10 +41,13 @@ SORTS = {"-created_at": "Newest", "created_at": "Oldest", "-score": "Best score"
 @workspace_view()
 @require_GET
 def list_page(request: WorkspaceRequest) -> HttpResponse:
-    task = request.GET.get("task") or ""
-    algorithm = request.GET.get("algorithm") or ""
-    sort = request.GET.get("sort") if request.GET.get("sort") in ORDERINGS else "-created_at"
-    qs = model_list(workspace=request.workspace, task=task, algorithm=algorithm, ordering=sort)
+    # The API's filters (the page calls ordering "sort"); a bad value is ignored here.
+    filters = ModelFilter({**request.GET.dict(), "ordering": request.GET.get("sort", "")},
+                          queryset=model_list(workspace=request.workspace))
+    qs = filters.qs
+    valid = filters.form.cleaned_data
+    task, algorithm = valid.get("task") or "", valid.get("algorithm") or ""
+    sort = valid.get("ordering") or "-created_at"
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     any_models = bool(page.object_list) or qs.exists() or bool(task or algorithm)
     return render(request, "models/list.html", {

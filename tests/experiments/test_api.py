@@ -165,6 +165,28 @@ def test_it_lists_filters_and_orders_by_score_with_nulls_last(
     assert api.get(URL + "?ordering=password").status_code == 400
 
 
+def test_the_list_filters_are_one_filterset_strict_on_the_api_lenient_on_the_page(
+    api: Any, client_as: Any, alice: Any, iris: Any, make_dataset: Any,
+    django_capture_on_commit_callbacks: Any
+) -> None:
+    other = make_dataset("iris", name="iris-2")
+    create(api, body(iris), django_capture_on_commit_callbacks)
+    mine = create(api, body(other), django_capture_on_commit_callbacks).json()["id"]
+    bad = api.get(URL + "?dataset=abc&status=sleeping&ordering=password")
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "dataset": ["Expected a dataset id."],
+        "status": ["Unknown status; use one of queued, running, succeeded, failed, cancelled, "
+                   "stopped."],
+        "ordering": ["Use one of -score, score, -created_at, created_at, name, -name."]}
+    assert api.get(URL + "?dataset=99999999999999999999").status_code == 400
+    page = client_as(alice).get(f"/w/acme/experiments/?dataset={other.pk}&status=sleeping")
+    assert page.status_code == 200  # the bad status is ignored, the dataset filter applies
+    assert list(page.context["experiments"]) == list(
+        Experiment.objects.filter(pk=mine))
+    assert page.context["filters"] == {"dataset": other.pk, "status": None, "ordering": None}
+
+
 # ---------------------------------------------------------------- cancel and delete
 
 
