@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ml.callbacks import ProgressCallback
@@ -75,6 +76,7 @@ class _KerasEstimator(BaseEstimator):
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
         if self._is_classifier:
+            check_classification_targets(y)  # a continuous target is refused, saying so
             encoder = LabelEncoder().fit(y)
             self.classes_ = encoder.classes_
             return encoder.transform(y).astype(np.int32)
@@ -182,7 +184,8 @@ class _ClassifierOutputs:
 
     def predict(self, X: Any) -> np.ndarray:
         """Return the most probable class label for each row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]  # type: ignore[attr-defined]
+        best = np.argmax(self.predict_proba(X), axis=1)  # NotFittedError before classes_ is read
+        return self.classes_[best]  # type: ignore[attr-defined]
 
 
 class _RegressorOutputs:

@@ -291,14 +291,18 @@ def _pipeline_factory(kinds: dict[str, str], config: TrainConfig) -> Any:
 
 
 def train(df: pd.DataFrame, config: TrainConfig, *,
-          callback: ProgressCallback | None = None) -> TrainResult:
-    """Train, cross-validate and evaluate one model described by config on df."""
+          callback: ProgressCallback | None = None, validated: bool = False) -> TrainResult:
+    """Train, cross-validate and evaluate one model described by config on df.
+
+    `validated`: the config was already checked against this data with `validate_for_data`
+    (its task resolved), as the platform does before it queues a job: not checked again.
+    """
     started = time.monotonic()
     rec = _Recorder(callback)
     with threadpool_limits(limits=config.n_threads), warnings.catch_warnings():
         # Library warnings (convergence, constant features...) are noise to end users.
         warnings.simplefilter("ignore")
-        result = _Run(df, config, rec).execute()
+        result = _Run(df, config, rec).execute(validated=validated)
     result.duration_s = round(time.monotonic() - started, 3)
     return result
 
@@ -329,9 +333,11 @@ class _Run:
         self.rec.check_cancelled()
         self.rec.on_progress(fraction, message)
 
-    def execute(self) -> TrainResult:
+    def execute(self, *, validated: bool = False) -> TrainResult:
         self.step(0.0, "Checking the data")
-        self.config = config = validate_for_data(self.config, self.df)
+        if not validated:
+            self.config = validate_for_data(self.config, self.df)
+        config = self.config
         X, y = _prepare(self.df, config, self.rec)
         self.step(0.05, "Splitting the data")
         X_train, X_test, y_train, y_test = _split(X, y, config, self.rec)

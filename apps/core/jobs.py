@@ -600,14 +600,15 @@ def fail_stale(kind: JobKind, *, stale_s: float | None = None) -> int:
         count += dead.filter(cancel_requested=True).update(
             status=kind.cancelled, **{kind.ended_field: now})
     count += dead.update(status=kind.failed, error=kind.stale_message, **{kind.ended_field: now})
-    count += requeue_lost(kind)
-    # The Redis broker delivers at most once: a task lost with its worker never starts.
+    # A job no worker started within its queue timeout fails; one queued for less long that no
+    # longer waits in the broker is queued again (after this, so never both).
     queued_s = float(_setting(kind.queue_timeout_setting, 24 * 3600))
     lost = kind.rows.filter(status=kind.queued, created_at__lt=now - timedelta(seconds=queued_s))
     if kind.queued == kind.running:
         lost = lost.filter(started_at__isnull=True)
     pks += list(lost.values_list("pk", flat=True))
     count += lost.update(status=kind.failed, error=kind.lost_message, **{kind.ended_field: now})
+    count += requeue_lost(kind)
     if kind.on_end:
         for pk in pks:
             _call(kind.on_end, pk)

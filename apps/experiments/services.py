@@ -285,7 +285,9 @@ def _run_training(experiment: Experiment, callback: ExperimentCallback) -> Any:
     started = time.monotonic()
     frame = dataset_load_frame(dataset=experiment.dataset)
     loaded = round(time.monotonic() - started, 3)
-    result = train(frame, _train_config(experiment), callback=callback)
+    # The web process checked this config against the dataset's profile and target before it
+    # queued the job (experiment_validate), and a dataset never changes: not checked again.
+    result = train(frame, _train_config(experiment), callback=callback, validated=True)
     result.timings = {"load": loaded, **result.timings}
     return result
 

@@ -115,3 +115,18 @@ def test_a_cancel_asked_of_a_dead_worker_ends_cancelled(queued: Experiment) -> N
     assert experiment_fail_stale() == 1
     exp = Experiment.objects.get(pk=queued.pk)
     assert exp.status == "cancelled" and exp.finished_at is not None and not exp.error
+
+
+def test_the_job_does_not_check_again_what_the_web_checked(
+        queued: Experiment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validate once: experiment_create checked the config against the dataset; the job trains
+    on the stored, resolved config without calling validate_for_data again."""
+    import ml.train
+
+    assert queued.config["task"] == "classification"  # resolved by the web's check
+
+    def checked_again(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("validate_for_data ran again in the job")
+
+    monkeypatch.setattr(ml.train, "validate_for_data", checked_again)
+    assert experiment_execute(experiment_id=queued.pk) == "succeeded"
