@@ -7,12 +7,25 @@ from typing import Any
 
 from django.http import QueryDict
 
+from ml.config import (
+    CATEGORICAL_ENCODERS,
+    NUMERIC_IMPUTERS,
+    SCALERS,
+    FeatureConfig,
+    PreprocessingConfig,
+    ValidationConfig,
+)
+from ml.config import TUNING_METHODS as ENGINE_TUNING_METHODS
+
+# The form's choices and defaults are the engine's own (ml.config), never a copy.
+_PRE, _FEATURES, _VALIDATION = PreprocessingConfig(), FeatureConfig(), ValidationConfig()
 PREPROCESSING = {
-    "numeric_imputer": ("median", ["median", "mean", "most_frequent", "constant", "knn", "none"]),
-    "scaler": ("standard", ["standard", "minmax", "robust", "none"]),
-    "categorical_encoder": ("onehot", ["onehot", "ordinal", "target"]),
+    "numeric_imputer": (_PRE.numeric_imputer, list(NUMERIC_IMPUTERS)),
+    "scaler": (_PRE.scaler, list(SCALERS)),
+    "categorical_encoder": (_PRE.categorical_encoder, list(CATEGORICAL_ENCODERS)),
 }
-TUNING_METHODS = ["grid", "random", "bayesian"]
+TUNING_METHODS = list(ENGINE_TUNING_METHODS)
+VALIDATION_DEFAULTS = _VALIDATION
 
 
 def _number(text: Any, kind: type) -> Any:
@@ -79,16 +92,18 @@ def body_from_post(post: QueryDict, schema: dict[str, dict[str, Any]],
             "datetime_features": "datetime_features" in post,
         },
         "feature_engineering": {
-            "polynomial_degree": _number(post.get("polynomial_degree") or "1", int),
+            "polynomial_degree": _number(
+                post.get("polynomial_degree") or str(_FEATURES.polynomial_degree), int),
             "interactions": "interactions" in post,
             "select_k_best": _number(post["select_k_best"], int)
             if post.get("select_k_best") else None,
         },
         "validation": {
-            "test_size": _number(post.get("test_size") or "0.2", float),
-            "cv_folds": _number(post.get("cv_folds") or "5", int),
+            "test_size": _number(post.get("test_size") or str(_VALIDATION.test_size), float),
+            "cv_folds": _number(post.get("cv_folds") or str(_VALIDATION.cv_folds), int),
             "stratify": "stratify" in post,
-            "random_state": _number(post.get("random_state") or "42", int),
+            "random_state": _number(
+                post.get("random_state") or str(_VALIDATION.random_state), int),
         },
         "tuning": _tuning(post),
         "time_budget_s": _number(post["time_budget_s"], float)

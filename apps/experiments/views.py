@@ -197,6 +197,7 @@ def _form_context(request: WorkspaceRequest, body: dict[str, Any],
              "value": (body.get("preprocessing") or {}).get(k, default)}
             for k, (default, choices) in forms.PREPROCESSING.items()],
         "tuning_methods": forms.TUNING_METHODS,
+        "validation_defaults": forms.VALIDATION_DEFAULTS,
     }
 
 
