@@ -498,6 +498,8 @@ def enqueue(kind: JobKind, pk: int) -> str:
     """Send job `pk` to the broker (only the id travels); return django-q2's task id."""
     from django_q.tasks import async_task
 
+    if not kind.task:
+        raise ValueError(f"The {kind.noun} job kind names no task to queue.")
     return str(async_task(kind.task, pk, task_name=f"{kind.noun.replace(' ', '-')}-{pk}") or "")
 
 

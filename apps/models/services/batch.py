@@ -196,6 +196,7 @@ BATCH_JOB = jobs.JobKind(
                   "job workers are running, then upload the file again."),
     queue_timeout_setting="EXPERIMENT_QUEUE_TIMEOUT_S",
     on_end="apps.models.services.batch_prediction_cleanup",
+    task="apps.models.tasks.batch_predict_task",
 )
 
 
