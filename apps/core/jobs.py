@@ -214,14 +214,15 @@ def job_saving() -> None:
 
 def run(kind: JobKind, pk: int) -> str | None:
     """Claim job `pk` of `kind` and run it; return its final status (None if not claimed)."""
-    from apps.core.logs import log_bind, log_clear
+    from apps.core.logs import log_bind, log_clear, log_context
 
+    outer = log_context()  # a request's, when the job runs inline (Q_SYNC)
     log_bind(job=f"{kind.noun} {pk}", workspace=kind.rows.filter(pk=pk).values_list(
         "workspace__slug", flat=True).first())
     if not claim(kind, pk):
         log.info("%s %s is not queued (already taken, ended or cancelled).",
                  kind.noun.capitalize(), pk)
-        log_clear()
+        log_clear(outer)
         return None
     started = time.monotonic()
     try:
@@ -235,7 +236,7 @@ def run(kind: JobKind, pk: int) -> str | None:
     status = kind.rows.filter(pk=pk).values_list("status", flat=True).first()
     log.info("%s %s: %s", kind.noun.capitalize(), pk, status, extra={
         "status": status, "duration_ms": round((time.monotonic() - started) * 1000)})
-    log_clear()
+    log_clear(outer)
     return status
 
 

@@ -38,8 +38,9 @@ def log_context() -> dict[str, Any]:
     return dict(_context.get() or {})
 
 
-def log_clear() -> None:
-    _context.set(None)
+def log_clear(previous: dict[str, Any] | None = None) -> None:
+    """End the current context (back to `previous`, e.g. a request's around an inline job)."""
+    _context.set(dict(previous) if previous else None)
 
 
 class ContextFilter(logging.Filter):

@@ -99,3 +99,18 @@ def test_metrics_count_recent_job_ends_and_their_durations(client, workspace, al
     assert 'modelworks_job_duration_seconds{kind="experiment",quantile="0.5"} 4.0' in text
     assert 'modelworks_jobs{kind="experiment",status="failed"} 2.0' in text
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
+
+
+def test_a_job_run_inline_logs_its_job_and_gives_the_request_its_context_back(
+        api, workspace, lines, django_capture_on_commit_callbacks):
+    from apps.core import jobs
+    from apps.datasets.services import DATASET_JOB
+
+    log_bind(request_id="r-1")
+    try:
+        assert jobs.run(DATASET_JOB, 123456) is None  # no such row: not claimed
+        assert lines[-1]["job"] == "dataset 123456"
+        logging.getLogger("apps.test").warning("after the job")
+        assert lines[-1]["request_id"] == "r-1" and "job" not in lines[-1]
+    finally:
+        log_clear()
