@@ -31,7 +31,9 @@ TEMPLATE_FORM = "experiments/create.html"
 @workspace_view()
 def experiment_list_view(request: WorkspaceRequest) -> HttpResponse:
     params = request.GET
-    # The API's filters; a value that does not validate is ignored here (the API says 400).
+    id_param(params, "dataset")  # a malformed id is a 400 that says so, as everywhere
+    # The API's filters; a status or ordering that does not validate is ignored here (the API
+    # says 400).
     filters = ExperimentFilter(params, queryset=selectors.experiment_list(
         workspace=request.workspace))
     experiments = list(filters.qs[:500])
